@@ -1,0 +1,1 @@
+"""Command-line entry points; the only layer that parses arguments, prints, sets up logging and picks exit codes."""

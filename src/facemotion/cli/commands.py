@@ -1,0 +1,11 @@
+"""The list of modules that add commands to the ``facemotion`` app; each exposes ``register(app)``."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import typer
+
+__all__ = ["REGISTRARS"]
+
+REGISTRARS: list[Callable[[typer.Typer], None]] = []

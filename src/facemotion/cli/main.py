@@ -1,0 +1,124 @@
+"""The ``facemotion`` command: one verb per job, each a thin call into the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from facemotion.errors import FacemotionError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="facemotion",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Recognise the emotion on every face, and train the models that do it.\n\n"
+         "Examples:\n\n"
+         "  facemotion models\n\n"
+         "  facemotion train --data fer2013.csv.gz --model vgg_m --epochs 40 --out runs/vgg_m\n\n"
+         "  facemotion evaluate --data fer2013.csv.gz --weights runs/vgg_m/best.pt --split val --out runs/vgg_m/eval",
+)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def models() -> None:
+    """List the registered models with parameters and MACs for a 48x48 input (needs the train extra)."""
+    from facemotion.models import count_macs, count_parameters, create_model, list_models, model_description
+
+    typer.echo(f"{'name':<20}{'params':>12}{'MACs':>12}  description")
+    for name in list_models():
+        model = create_model(name)
+        typer.echo(f"{name:<20}{count_parameters(model):>12,}{count_macs(model) / 1e6:>11.1f}M  "
+                   f"{model_description(name)}")
+
+
+@app.command()
+def train(
+    data: Optional[Path] = typer.Option(None, help="FER2013 CSV (.csv/.csv.gz) or image folder (train/, test/)."),
+    out: Optional[Path] = typer.Option(None, help="Run directory for config.json, metrics.csv, checkpoints."),
+    model: str = typer.Option("vgg_m", help="Registered model name (see `facemotion models`)."),
+    epochs: int = typer.Option(40, min=1),
+    batch_size: int = typer.Option(128, min=1),
+    optimizer: str = typer.Option("sgd", help="sgd (Nesterov) or adamw."),
+    lr: float = typer.Option(0.1, min=0.0),
+    weight_decay: float = typer.Option(5e-4, min=0.0),
+    schedule: str = typer.Option("onecycle", help="onecycle or cosine."),
+    warmup_epochs: float = typer.Option(2.0, min=0.0),
+    label_smoothing: float = typer.Option(0.1, min=0.0, max=0.99),
+    dropout: Optional[float] = typer.Option(None, min=0.0, max=0.99, help="Head dropout (model default if unset)."),
+    width: Optional[int] = typer.Option(None, min=1, help="Model width (model default if unset)."),
+    depth: Optional[int] = typer.Option(None, min=1, help="Convs per stage, VGG family (model default if unset)."),
+    class_weights: str = typer.Option("none", help="Loss weights per class: none, balanced or sqrt."),
+    balanced_sampling: bool = typer.Option(False, help="Draw each batch class-balanced instead of shuffling."),
+    shift: float = typer.Option(0.1, min=0.0, help="Random shift, fraction of the image size."),
+    rotate: float = typer.Option(15.0, min=0.0, help="Random rotation, degrees."),
+    scale: float = typer.Option(0.15, min=0.0, help="Random zoom, 1 +- scale."),
+    flip: bool = typer.Option(True, help="Random horizontal flip."),
+    erase: float = typer.Option(0.5, min=0.0, max=0.99, help="Random erasing probability."),
+    mixup: float = typer.Option(0.0, min=0.0, help="Mixup alpha (0 = off)."),
+    cutmix: float = typer.Option(0.0, min=0.0, help="CutMix alpha (0 = off)."),
+    seed: int = typer.Option(0),
+    subset: int = typer.Option(0, min=0, help="Train on this many training images (0 = all), for quick checks."),
+    patience: int = typer.Option(0, min=0, help="Stop after this many epochs without val improvement (0 = never)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(0, min=0, help="CPU threads for torch (0 = torch's default)."),
+    resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory from its last.pt."),
+    progress: bool = typer.Option(True, help="Show a live progress bar."),
+) -> None:
+    """Train a model on FER2013 Training, selecting the best epoch on PublicTest."""
+    _setup_logging(False)
+    from facemotion.training import TrainConfig, fit
+
+    try:
+        if resume is not None:
+            run_dir = fit(TrainConfig(data="", out=str(resume)), resume=True, progress=progress)
+        else:
+            if data is None or out is None:
+                _fail("--data and --out are required (or --resume RUN_DIR)")
+            model_kwargs = {k: v for k, v in (("dropout", dropout), ("width", width), ("depth", depth)) if v is not None}
+            cfg = TrainConfig(data=str(data), out=str(out), model=model, model_kwargs=model_kwargs, epochs=epochs,
+                              batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                              schedule=schedule, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
+                              class_weights=class_weights, balanced_sampling=balanced_sampling, shift=shift,
+                              rotate=rotate, scale=scale, flip=flip, erase=erase, mixup=mixup, cutmix=cutmix,
+                              seed=seed, subset=subset, patience=patience, device=device, threads=threads)
+            run_dir = fit(cfg, progress=progress)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; continue with --resume", code=130)
+    typer.echo(f"run directory: {run_dir}")
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (predict, video, serve) attach themselves here."""
+    from facemotion.cli import commands
+
+    for register in commands.REGISTRARS:
+        register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    _register_commands()
+    app()
+
+
+if __name__ == "__main__":
+    main()

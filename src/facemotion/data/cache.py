@@ -1,0 +1,76 @@
+"""Cache decoded FER2013 arrays as an uncompressed .npz keyed by the source's paths, sizes and mtimes.
+
+Decoding 35,887 JPEGs or 83 M pixel strings takes seconds; reading one .npz back takes well under one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from facemotion.data.splits import FER2013, SPLITS, Split
+
+__all__ = ["source_key", "default_cache_dir", "load_cached", "save_cached"]
+
+
+def default_cache_dir() -> Path:
+    """``$FACEMOTION_CACHE``, else ``$XDG_CACHE_HOME/facemotion``, else ``~/.cache/facemotion``."""
+    if env := os.environ.get("FACEMOTION_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "facemotion"
+
+
+def source_key(source: Path) -> str:
+    """A key that changes whenever the source file, or any file under the source folder, changes."""
+    digest = hashlib.sha256(str(source.resolve()).encode())
+    if source.is_file():
+        stat = source.stat()
+        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    else:
+        for dirpath, dirnames, filenames in os.walk(source):
+            dirnames.sort()
+            for name in sorted(filenames):
+                stat = os.stat(os.path.join(dirpath, name))
+                digest.update(f"{dirpath}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def _cache_file(cache_dir: Path, key: str) -> Path:
+    return cache_dir / "fer2013" / f"{key}.npz"
+
+
+def load_cached(cache_dir: Path, key: str, source: str) -> FER2013 | None:
+    """The cached arrays for ``key``, or None when there are none (or the cache file is damaged)."""
+    file = _cache_file(cache_dir, key)
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file) as npz:
+            splits = {s: Split(npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
+    except (OSError, KeyError, ValueError):
+        return None
+    return FER2013(**splits, source=source)
+
+
+def save_cached(cache_dir: Path, key: str, data: FER2013) -> Path:
+    """Write the arrays atomically, so a crash never leaves a half-written cache that a later load would trust."""
+    file = _cache_file(cache_dir, key)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for s in SPLITS:
+        arrays[f"{s}_images"] = data.split(s).images
+        arrays[f"{s}_labels"] = data.split(s).labels
+    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, file)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return file

@@ -1,0 +1,84 @@
+"""The fixed FER2013 split: Training -> train, PublicTest -> val (model selection), PrivateTest -> test (report once)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from facemotion.labels import IMAGE_SIZE
+
+__all__ = ["USAGE_TO_SPLIT", "SPLITS", "Split", "FER2013"]
+
+USAGE_TO_SPLIT: dict[str, str] = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images ``(N, 48, 48)`` uint8 and labels ``(N,)`` int64 of one split."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def from_lists(cls, images: list[np.ndarray], labels: list[int]) -> Split:
+        """Stack per-image arrays; an empty list gives an empty split of the right shape."""
+        if not images:
+            return cls(np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.zeros(0, np.int64))
+        return cls(np.stack(images), np.asarray(labels, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def class_counts(self, num_classes: int = 7) -> np.ndarray:
+        """Images per label, in label order."""
+        return np.bincount(self.labels, minlength=num_classes)
+
+    def subset(self, n: int, seed: int = 0) -> Split:
+        """A stratified random subset of ``n`` images, for quick runs that still see every class."""
+        if n >= len(self):
+            return self
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(self))
+        labels = self.labels[order]
+        # Round-robin over classes in shuffled order keeps the class mix close to the full split's.
+        rank = np.empty(len(self), dtype=np.int64)
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            rank[idx] = np.arange(idx.size) * len(self) // idx.size
+        keep = np.sort(order[np.argsort(rank, kind="stable")[:n]])
+        return Split(self.images[keep], self.labels[keep])
+
+
+@dataclass(frozen=True)
+class FER2013:
+    """The three splits and where they came from."""
+
+    train: Split
+    val: Split
+    test: Split
+    source: str
+
+    def split(self, name: str) -> Split:
+        """The split called ``train``, ``val`` or ``test``."""
+        if name not in SPLITS:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return getattr(self, name)
+
+    def content_hash(self) -> str:
+        """sha256 over every (split, label, pixels) triple, independent of row order.
+
+        The CSV and the image folders list the same images in different orders; both give the same hash,
+        so a run records exactly which data it saw whichever form it was read from.
+        """
+        digest = hashlib.sha256()
+        for name in SPLITS:
+            part = self.split(name)
+            images = np.ascontiguousarray(part.images)
+            items = sorted(hashlib.sha1(images[i].data).digest() + bytes([int(part.labels[i])])
+                           for i in range(len(part)))
+            digest.update(name.encode())
+            digest.update(b"".join(items))
+        return digest.hexdigest()[:16]

@@ -1,0 +1,199 @@
+"""fit(config): seed, load data onto the device, train epoch by epoch, keep the best and last checkpoints, resume."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import facemotion
+from facemotion.data import FER2013, load_fer2013
+from facemotion.errors import FacemotionError
+from facemotion.models import count_macs, count_parameters, create_model, model_state
+from facemotion.training.checkpoint import BEST, LAST, save_atomic
+from facemotion.training.config import TrainConfig
+from facemotion.training.loop import evaluate_epoch, train_one_epoch
+from facemotion.training.optim import build_optimizer, lr_at
+from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
+
+__all__ = ["fit", "resolve_device", "class_weight_vector", "epoch_seed"]
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` takes CUDA when present, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise FacemotionError("device 'cuda' was asked for but no CUDA device is available")
+    return torch.device(name)
+
+
+def class_weight_vector(labels: np.ndarray, mode: str, num_classes: int = 7) -> np.ndarray | None:
+    """Per-class loss weights: ``balanced`` is N / (K * n_c); ``sqrt`` its square root, a milder push."""
+    if mode == "none":
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    weights = len(labels) / (num_classes * np.maximum(counts, 1))
+    return np.sqrt(weights) if mode == "sqrt" else weights
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Every epoch draws from its own seed, so a resumed run repeats exactly what an uninterrupted one does."""
+    return seed * 1_000_003 + epoch
+
+
+def _epoch_order(labels: torch.Tensor, gen: torch.Generator, balanced: bool, weights: torch.Tensor | None,
+                 ) -> torch.Tensor:
+    if not balanced:
+        return torch.randperm(labels.shape[0], generator=gen, device=labels.device)
+    per_sample = weights[labels]
+    return torch.multinomial(per_sample, labels.shape[0], replacement=True, generator=gen)
+
+
+def _to_device(images: np.ndarray, labels: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.from_numpy(images[:, None]).to(device), torch.from_numpy(labels).to(device)
+
+
+def _config_payload(cfg: TrainConfig, data: FER2013, model: torch.nn.Module, device: torch.device) -> dict[str, Any]:
+    return {
+        "config": cfg.to_dict(),
+        "data": {"source": data.source, "hash": data.content_hash(),
+                 "train_images": len(data.train) if not cfg.subset else min(cfg.subset, len(data.train)),
+                 "val_images": len(data.val)},
+        "model": {"name": cfg.model, "kwargs": cfg.model_kwargs, "parameters": count_parameters(model),
+                  "macs": count_macs(model)},
+        "environment": {"facemotion": facemotion.__version__, "torch": torch.__version__, "python": platform.python_version(),
+                        "device": str(device), "threads": torch.get_num_threads(), "machine": platform.machine(),
+                        "processor": platform.processor() or platform.machine()},
+    }
+
+
+def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
+    """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory.
+
+    With ``resume``, continues from ``last.pt`` in ``cfg.out`` and ends where an uninterrupted run would have.
+    """
+    run_dir = Path(cfg.out)
+    state: dict[str, Any] | None = None
+    if resume:
+        last = run_dir / LAST
+        if not last.is_file():
+            raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        cfg = TrainConfig.from_dict(state["config"])
+    elif (run_dir / LAST).exists():
+        raise FacemotionError(f"{run_dir} already holds a run; use --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    data = load_fer2013(cfg.data)
+    train = data.train.subset(cfg.subset, seed=cfg.seed) if cfg.subset else data.train
+    if len(train) == 0 or len(data.val) == 0:
+        raise FacemotionError(f"{cfg.data}: training needs Training and PublicTest images "
+                              f"(got {len(train)} and {len(data.val)})")
+
+    torch.manual_seed(cfg.seed)
+    model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, name=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                momentum=cfg.momentum)
+    start_epoch, best_acc, best_epoch, bad_epochs = 1, -1.0, 0, 0
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = state["epoch"] + 1
+        best_acc, best_epoch, bad_epochs = state["best_val_accuracy"], state["best_epoch"], state["bad_epochs"]
+        truncate_metrics(run_dir, state["epoch"])
+        logger.info("resuming %s after epoch %d (best val %.4f at epoch %d)", run_dir, state["epoch"], best_acc,
+                    best_epoch)
+    else:
+        write_config(run_dir, _config_payload(cfg, data, model, device))
+
+    train_x, train_y = _to_device(train.images, train.labels, device)
+    val_x, val_y = _to_device(data.val.images, data.val.labels, device)
+    weights_np = class_weight_vector(train.labels, cfg.class_weights)
+    sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced"), dtype=torch.float32,
+                                     device=device) if cfg.balanced_sampling else None
+    loss_weights = None if weights_np is None else torch.as_tensor(weights_np, dtype=torch.float32, device=device)
+    steps_per_epoch = max(len(train) // cfg.batch_size, 1)
+    total_steps = steps_per_epoch * cfg.epochs
+    warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
+
+    def lr_for_step(step: int) -> float:
+        return lr_at(step, total_steps, base_lr=cfg.lr, schedule=cfg.schedule, warmup_steps=warmup_steps)
+
+    stopped_early = bool(state and state.get("stopped_early"))
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        if stopped_early:
+            break
+        seed = epoch_seed(cfg.seed, epoch)
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=device).manual_seed(seed)
+        order = _epoch_order(train_y, gen, cfg.balanced_sampling, sample_weights)
+        bar = _progress_bar(steps_per_epoch * cfg.batch_size, epoch, cfg.epochs, progress)
+        tracker = _RunningMean(bar)
+        train_metrics = train_one_epoch(model, optimizer, train_x, train_y, order, gen, cfg,
+                                        lr_for_step=lr_for_step, first_step=(epoch - 1) * steps_per_epoch,
+                                        class_weights=loss_weights, progress=tracker if bar is not None else None)
+        val_metrics, _ = evaluate_epoch(model, val_x, val_y, cfg)
+        if bar is not None:
+            bar.set_postfix(loss=f"{train_metrics.loss:.3f}", acc=f"{train_metrics.accuracy:.3f}",
+                            val_acc=f"{val_metrics.accuracy:.3f}")
+            bar.close()
+        improved = val_metrics.accuracy > best_acc
+        if improved:
+            best_acc, best_epoch, bad_epochs = val_metrics.accuracy, epoch, 0
+            save_atomic({**model_state(cfg.model, cfg.model_kwargs, model), "config": cfg.to_dict(),
+                         "epoch": epoch, "val_accuracy": best_acc}, run_dir / BEST)
+        else:
+            bad_epochs += 1
+        stopped_early = cfg.patience > 0 and bad_epochs >= cfg.patience
+        append_metrics(run_dir, {"epoch": epoch, "lr": lr_for_step(epoch * steps_per_epoch - 1),
+                                 "train_loss": train_metrics.loss, "train_acc": train_metrics.accuracy,
+                                 "val_loss": val_metrics.loss, "val_acc": val_metrics.accuracy,
+                                 "seconds": train_metrics.seconds + val_metrics.seconds})
+        save_atomic({**model_state(cfg.model, cfg.model_kwargs, model), "config": cfg.to_dict(),
+                     "optimizer": optimizer.state_dict(), "epoch": epoch, "best_val_accuracy": best_acc,
+                     "best_epoch": best_epoch, "bad_epochs": bad_epochs, "stopped_early": stopped_early},
+                    run_dir / LAST)
+        plot_curves(run_dir)
+        logger.info("epoch %d/%d  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  (%.0f s)", epoch, cfg.epochs,
+                    train_metrics.loss, train_metrics.accuracy, val_metrics.loss, val_metrics.accuracy,
+                    "  *best*" if improved else "", train_metrics.seconds + val_metrics.seconds)
+        if stopped_early:
+            logger.info("early stop: no val improvement for %d epochs (best %.4f at epoch %d)", bad_epochs, best_acc,
+                        best_epoch)
+    return run_dir
+
+
+class _RunningMean:
+    """Feeds a progress bar with the running loss and accuracy of the epoch so far."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar, self.n, self.loss, self.correct = bar, 0, 0.0, 0.0
+
+    def __call__(self, batch: int, loss: float, accuracy: float) -> None:
+        self.n += batch
+        self.loss += loss * batch
+        self.correct += accuracy * batch
+        self.bar.update(batch)
+        self.bar.set_postfix(loss=f"{self.loss / self.n:.3f}", acc=f"{self.correct / self.n:.3f}", refresh=False)
+
+
+def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="img", leave=False, file=sys.stderr,
+                mininterval=1.0, dynamic_ncols=True)

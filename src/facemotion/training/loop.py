@@ -1,0 +1,133 @@
+"""One training epoch and one evaluation pass, each returning its metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facemotion.training import augment
+from facemotion.training.config import TrainConfig
+from facemotion.training.optim import set_lr
+
+__all__ = ["EpochMetrics", "train_one_epoch", "predict_logits", "evaluate_epoch", "soft_cross_entropy"]
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    loss: float
+    accuracy: float
+    seconds: float
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, smoothing: float = 0.0,
+                       class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy against soft targets (one-hot, mixed or smoothed), optionally weighted per true class."""
+    k = logits.shape[1]
+    if smoothing:
+        targets = targets * (1 - smoothing) + smoothing / k
+    loss = -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1)
+    if class_weights is not None:
+        weights = targets @ class_weights
+        return (loss * weights).sum() / weights.sum()
+    return loss.mean()
+
+
+def _autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    if device.type == "cuda" and bf16:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _prepare(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    x = x.float()
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def augment_batch(x: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, cfg: TrainConfig,
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The configured augmentations, in order: geometry, flip, erasing, then mixup or cutmix (one per batch)."""
+    if cfg.rotate or cfg.scale or cfg.shift:
+        x = augment.random_affine(x, gen, rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift)
+    if cfg.flip:
+        x = augment.random_hflip(x, gen)
+    if cfg.erase:
+        x = augment.random_erase(x, gen, p=cfg.erase)
+    if cfg.mixup or cfg.cutmix:
+        use_cutmix = cfg.cutmix > 0 and (cfg.mixup == 0 or bool(torch.rand(1, generator=gen, device=gen.device) < 0.5))
+        x, targets = (augment.cutmix(x, targets, gen, cfg.cutmix) if use_cutmix
+                      else augment.mixup(x, targets, gen, cfg.mixup))
+    return x, targets
+
+
+def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
+                    order: torch.Tensor, gen: torch.Generator, cfg: TrainConfig, *,
+                    lr_for_step: Callable[[int], float], first_step: int,
+                    class_weights: torch.Tensor | None = None,
+                    progress: Callable[[int, float, float], None] | None = None) -> EpochMetrics:
+    """One pass over ``order`` (indices into the on-device uint8 ``images``), batch-wise augmented on the device.
+
+    ``progress(batch_size, loss, accuracy)`` is called after every step, for a live bar.
+    """
+    model.train()
+    device = images.device
+    start = time.perf_counter()
+    total_loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen = 0
+    num_classes = getattr(model, "num_classes", 7)
+    for i, step in enumerate(range(first_step, first_step + _num_batches(len(order), cfg.batch_size))):
+        idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+        x = images[idx].float()
+        y = labels[idx]
+        x, targets = augment_batch(x, augment.one_hot(y, num_classes), gen, cfg)
+        set_lr(optimizer, lr_for_step(step))
+        with _autocast(device, cfg.bf16):
+            logits = model(_prepare(x, cfg.channels_last))
+        loss = soft_cross_entropy(logits, targets, smoothing=cfg.label_smoothing, class_weights=class_weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        batch_correct = (logits.argmax(1) == y).sum()
+        total_loss += loss.detach() * len(idx)
+        correct += batch_correct
+        seen += len(idx)
+        if progress is not None:
+            progress(len(idx), float(loss), float(batch_correct) / len(idx))
+    return EpochMetrics(float(total_loss) / seen, float(correct) / seen, time.perf_counter() - start)
+
+
+def _num_batches(n: int, batch_size: int) -> int:
+    """Full batches only when there are enough images: a tiny last batch adds noise to BatchNorm statistics."""
+    full = n // batch_size
+    return full if full >= 1 else 1
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, channels_last: bool = True,
+                   bf16: bool = False) -> torch.Tensor:
+    """Logits for every image of the uint8 ``(N, 1, 48, 48)`` tensor, in eval mode, in batches."""
+    model.eval()
+    outs = []
+    for i in range(0, images.shape[0], batch_size):
+        with _autocast(images.device, bf16):
+            outs.append(model(_prepare(images[i:i + batch_size], channels_last)).float())
+    return torch.cat(outs) if outs else torch.zeros(0, 7, device=images.device)
+
+
+def evaluate_epoch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+                   ) -> tuple[EpochMetrics, np.ndarray]:
+    """Loss and accuracy on a held-out split (no augmentation, no smoothing), and its probabilities."""
+    start = time.perf_counter()
+    logits = predict_logits(model, images, batch_size=cfg.eval_batch_size, channels_last=cfg.channels_last,
+                            bf16=cfg.bf16)
+    loss = float(F.cross_entropy(logits, labels))
+    accuracy = float((logits.argmax(1) == labels).float().mean())
+    probs = torch.softmax(logits, 1).cpu().numpy()
+    return EpochMetrics(loss, accuracy, time.perf_counter() - start), probs

@@ -1,0 +1,44 @@
+"""Optimisers with weight decay only on weights (not norms or biases), and learning rate as a pure function of step."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["build_optimizer", "lr_at", "set_lr"]
+
+
+def build_optimizer(model: nn.Module, *, name: str, lr: float, weight_decay: float,
+                    momentum: float = 0.9) -> torch.optim.Optimizer:
+    """SGD (Nesterov) or AdamW over two groups: decayed >=2-D weights and undecayed norms/biases."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=True)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    raise ValueError(f"unknown optimizer {name!r}; expected sgd or adamw")
+
+
+def lr_at(step: int, total_steps: int, *, base_lr: float, schedule: str, warmup_steps: int) -> float:
+    """The learning rate at ``step`` of ``total_steps``.
+
+    ``onecycle``: linear warm-up from base/25 to base, then cosine down to base/1e4 (Smith's one-cycle).
+    ``cosine``: linear warm-up from 0, then cosine down to 0.
+    Being a pure function of the step, it needs no scheduler state to resume.
+    """
+    warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
+    start = base_lr / 25 if schedule == "onecycle" else 0.0
+    end = base_lr / 1e4 if schedule == "onecycle" else 0.0
+    if step < warmup_steps:
+        return start + (base_lr - start) * step / warmup_steps
+    progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
+    return end + (base_lr - end) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
