@@ -106,6 +106,64 @@ def train(
     typer.echo(f"run directory: {run_dir}")
 
 
+@app.command()
+def evaluate(
+    weights: str = typer.Option(..., help="default, fast, a .onnx file or a .pt checkpoint."),
+    data: Path = typer.Option(..., help="FER2013 CSV or image folder."),
+    split: str = typer.Option("test", help="test (PrivateTest: report once), val (PublicTest) or train."),
+    out: Optional[Path] = typer.Option(None, help="Folder for report.json, report.md and confusion.png."),
+    tta: str = typer.Option("none", help="Test-time augmentation outside the model: none, flip or tencrop."),
+    limit: int = typer.Option(0, min=0, help="Score only the first N images of the split (0 = all)."),
+    card: bool = typer.Option(False, help="Record the metrics in the model card beside an .onnx file."),
+) -> None:
+    """Score a model on a FER2013 split: accuracy, macro-F1, per-class F1, ECE and the confusion matrix."""
+    from facemotion.evaluation import evaluate as run_evaluation
+    from facemotion.evaluation import write_report
+    from facemotion.labels import EMOTIONS
+
+    if split not in ("train", "val", "test"):
+        _fail(f"--split must be train, val or test, got {split!r}")
+    try:
+        report = run_evaluation(weights, data, split=split, tta=tta, limit=limit)
+    except (FacemotionError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{split}: {report.images} images  accuracy {100 * report.accuracy:.2f} %  "
+               f"macro-F1 {100 * report.macro_f1:.2f} %  ECE {100 * report.ece:.2f} %")
+    typer.echo("  ".join(f"{name} F1 {100 * report.per_class[name]['f1']:.1f}" for name in EMOTIONS))
+    if out is not None:
+        paths = write_report(report, out)
+        typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+    if card:
+        from facemotion.inference.weights import resolve_model
+
+        card_path = resolve_model(weights).with_suffix(".json")
+        if not card_path.is_file():
+            _fail(f"{card_path}: no model card to update")
+        content = json.loads(card_path.read_text())
+        content.setdefault("metrics", {})[f"{split}{'_' + tta if tta != 'none' else ''}"] = report.to_dict()
+        card_path.write_text(json.dumps(content, indent=2) + "\n")
+        typer.echo(f"updated {card_path}")
+
+
+@app.command()
+def export(
+    weights: Path = typer.Option(..., help="A .pt checkpoint (best.pt of a run)."),
+    out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json."),
+    calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature."),
+    flip_tta: bool = typer.Option(True, help="Average with the mirrored face inside the graph."),
+) -> None:
+    """Export a checkpoint to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out, dynamic batch."""
+    _setup_logging(False)
+    from facemotion.training.export_model import export_checkpoint
+
+    try:
+        card = export_checkpoint(weights, out, calibrate_data=calibrate, flip_tta=flip_tta)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote {out} ({card['parameters']:,} parameters, temperature {card['temperature']:.3f}) "
+               f"and {out.with_suffix('.json')}")
+
+
 def _register_commands() -> None:
     """Commands that live in their own modules (predict, video, serve) attach themselves here."""
     from facemotion.cli import commands

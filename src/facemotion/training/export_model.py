@@ -1,0 +1,111 @@
+"""From a training checkpoint to a shipped model: calibrate on PublicTest, export ONNX, write the model card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from facemotion.data import load_fer2013
+from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
+from facemotion.evaluation.metrics import expected_calibration_error
+from facemotion.labels import EMOTIONS, IMAGE_SIZE
+from facemotion.models import count_macs, count_parameters, model_from_checkpoint
+from facemotion.models.export import to_onnx
+from facemotion.training.loop import predict_logits
+from facemotion.training.run_dir import read_metrics
+
+__all__ = ["export_checkpoint", "view_logits", "git_commit"]
+
+logger = logging.getLogger(__name__)
+
+
+def view_logits(model: torch.nn.Module, images: np.ndarray, flip_tta: bool) -> list[np.ndarray]:
+    """Logits of every TTA view (the images, and their mirrors when ``flip_tta``), as the graph will see them."""
+    x = torch.from_numpy(np.ascontiguousarray(images[:, None]))
+    views = [predict_logits(model, x, channels_last=False).numpy()]
+    if flip_tta:
+        views.append(predict_logits(model, torch.flip(x, dims=[3]), channels_last=False).numpy())
+    return views
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit of the checkout holding ``path``, when there is one, for the model card."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True, text=True,
+                             timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
+    run_dir = weights.parent
+    summary: dict[str, Any] = {"config": info.get("config"), "selected_epoch": info.get("epoch"),
+                               "selected_val_accuracy": info.get("val_accuracy")}
+    config_file = run_dir / "config.json"
+    if config_file.is_file():
+        payload = json.loads(config_file.read_text())
+        summary["data"] = payload.get("data")
+        summary["environment"] = payload.get("environment")
+    rows = read_metrics(run_dir)
+    if rows:
+        summary["epochs_run"] = int(rows[-1]["epoch"])
+        summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
+    cfg = info.get("config") or {}
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in cfg.items()
+                     if k not in ("data", "out", "model_kwargs") and not isinstance(v, bool))
+    summary["command"] = f"facemotion train --data {cfg.get('data')} --out {cfg.get('out')} {flags}".strip()
+    return summary
+
+
+def export_checkpoint(weights: str | Path, out: str | Path, *, calibrate_data: str | Path | None = None,
+                      flip_tta: bool = True, name: str | None = None) -> dict[str, Any]:
+    """Export ``weights`` (a .pt) to ``out`` (.onnx) and write the model card ``out`` with suffix .json.
+
+    With ``calibrate_data``, a temperature is fitted on its PublicTest split (never on PrivateTest).
+    Returns the card.
+    """
+    weights, out = Path(weights), Path(out)
+    model, info = model_from_checkpoint(weights)
+    temperature = 1.0
+    calibration: dict[str, Any] = {"fitted_on": None}
+    if calibrate_data is not None:
+        val = load_fer2013(calibrate_data).val
+        views = view_logits(model, val.images, flip_tta)
+        temperature = fit_temperature(views, val.labels)
+        before, after = tta_probabilities(views, 1.0), tta_probabilities(views, temperature)
+        calibration = {"fitted_on": "PublicTest", "temperature": temperature,
+                       "val_nll_before": nll(before, val.labels), "val_nll_after": nll(after, val.labels),
+                       "val_ece_before": expected_calibration_error(before, val.labels),
+                       "val_ece_after": expected_calibration_error(after, val.labels)}
+        logger.info("temperature %.3f: PublicTest ECE %.4f -> %.4f", temperature, calibration["val_ece_before"],
+                    calibration["val_ece_after"])
+    card: dict[str, Any] = {
+        "name": name or out.stem,
+        "file": out.name,
+        "architecture": info["model"],
+        "architecture_kwargs": info.get("model_kwargs", {}),
+        "parameters": count_parameters(model),
+        "macs": count_macs(model),
+        "input": {"name": "pixels", "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "dtype": "float32",
+                  "range": "raw grayscale 0-255; per-image standardisation is inside the graph"},
+        "output": {"name": "probabilities", "shape": ["N", len(EMOTIONS)], "labels": list(EMOTIONS)},
+        "temperature": temperature,
+        "flip_tta": flip_tta,
+        "calibration": calibration,
+        "training": _training_summary(weights, info),
+        "exported": dt.date.today().isoformat(),
+        "commit": git_commit(Path(__file__).parent),
+        "metrics": {},
+    }
+    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta,
+            metadata={"name": card["name"], "architecture": card["architecture"]})
+    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    return card

@@ -1,0 +1,80 @@
+"""The training-side commands end to end on a small synthetic data set: train -> evaluate -> export -> evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from facemotion.cli.main import app
+from facemotion.data import load_fer2013
+from facemotion.inference import OnnxClassifier, TorchClassifier
+from facemotion.models import list_models
+
+runner = CliRunner()
+
+
+def test_models_lists_every_registered_model() -> None:
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    for name in list_models():
+        assert name in result.output
+    assert "MACs" in result.output
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from tests.conftest import default_usages, synthetic_images, write_fer_csv
+
+    root = tmp_path_factory.mktemp("cli")
+    images, labels = synthetic_images(420)
+    data = write_fer_csv(root / "fer.csv.gz", images, labels, default_usages(300, 60, 60))
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(root / "run"), "--model", "vgg_s",
+                                 "--width", "8", "--epochs", "3", "--batch-size", "32", "--lr", "0.05",
+                                 "--threads", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return data, root / "run"
+
+
+def test_evaluate_writes_the_reports(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    data, run = trained_run
+    result = runner.invoke(app, ["evaluate", "--weights", str(run / "best.pt"), "--data", str(data),
+                                 "--split", "val", "--out", str(tmp_path / "eval"), "--tta", "flip"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert report["images"] == 60 and 0 <= report["accuracy"] <= 1
+    assert set(report["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    assert (tmp_path / "eval" / "confusion.png").stat().st_size > 0
+    assert "accuracy" in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    data, run = trained_run
+    out = tmp_path / "model.onnx"
+    result = runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--out", str(out),
+                                 "--calibrate", str(data), "--no-flip-tta"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["architecture"] == "vgg_s" and card["calibration"]["fitted_on"] == "PublicTest"
+    crops = load_fer2013(data).test.images
+    onnx_probs = OnnxClassifier(out).predict_proba(crops)
+    torch_probs = TorchClassifier(run / "best.pt", temperature=card["temperature"]).predict_proba(crops)
+    assert np.abs(onnx_probs - torch_probs).max() < 1e-4
+    np.testing.assert_allclose(onnx_probs.sum(axis=1), 1, atol=1e-5)
+
+    result = runner.invoke(app, ["evaluate", "--weights", str(out), "--data", str(data), "--split", "test", "--card"])
+    assert result.exit_code == 0, result.output
+    assert "test" in json.loads(out.with_suffix(".json").read_text())["metrics"]
+
+
+def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "r"),
+                                 "--epochs", "1"])
+    assert result.exit_code == 2 and "no such file" in result.output
+    result = runner.invoke(app, ["evaluate", "--weights", str(tmp_path / "none.onnx"), "--data", "x"])
+    assert result.exit_code == 2 and "no such model file" in result.output
+    result = runner.invoke(app, ["train", "--resume", str(tmp_path)])
+    assert result.exit_code == 2 and "nothing to resume" in result.output

@@ -1,0 +1,76 @@
+"""Shared fixtures: the ../shared folder beside the repo, and small synthetic FER2013 files the tests make."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FER_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.gz"
+FER_FOLDERS = SHARED / "data" / "fer2013"
+MEDIA = SHARED / "media"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ../shared folder; integration tests skip, saying why, when it is missing."""
+    if not SHARED.is_dir():
+        pytest.skip(f"integration test: {SHARED} is missing")
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own empty cache dir, except the shared-data cache, kept per session for speed."""
+    monkeypatch.setenv("FACEMOTION_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def synthetic_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random 48x48 images whose label is written into their brightness pattern (learnable), labels 0-6."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 7
+    rng.shuffle(labels)
+    images = rng.integers(0, 60, size=(n, 48, 48), dtype=np.int64)
+    for i, label in enumerate(labels):
+        images[i, :, label * 6:label * 6 + 6] += 190
+    return images.clip(0, 255).astype(np.uint8), labels.astype(np.int64)
+
+
+def write_fer_csv(path: Path, images: np.ndarray, labels: np.ndarray, usages: list[str]) -> Path:
+    """A FER2013-layout CSV (gzipped when the name ends in .gz)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for image, label, usage in zip(images, labels, usages):
+            writer.writerow([int(label), " ".join(map(str, image.reshape(-1))), usage])
+    return path
+
+
+def default_usages(n_train: int, n_val: int, n_test: int) -> list[str]:
+    return ["Training"] * n_train + ["PublicTest"] * n_val + ["PrivateTest"] * n_test
+
+
+@pytest.fixture
+def synthetic_csv(tmp_path: Path) -> Path:
+    """A small learnable FER2013 CSV: 140 train, 35 val, 35 test images."""
+    images, labels = synthetic_images(210)
+    return write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(140, 35, 35))
+
+
+def write_fer_folders(root: Path, images: np.ndarray, labels: np.ndarray, usages: list[str]) -> Path:
+    """The image-folder form of the same images (PNG, so pixels survive exactly)."""
+    from facemotion.labels import EMOTIONS
+
+    for i, (image, label, usage) in enumerate(zip(images, labels, usages)):
+        top = "train" if usage == "Training" else "test"
+        folder = root / top / EMOTIONS[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{usage}_{i:05d}.png"), image)
+    return root

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from facemotion.data import load_fer2013
+from facemotion.data.cache import source_key
+from tests.conftest import default_usages, synthetic_images, write_fer_csv
+
+
+def test_second_load_comes_from_the_cache(tmp_path: Path, monkeypatch) -> None:
+    images, labels = synthetic_images(14)
+    path = write_fer_csv(tmp_path / "f.csv", images, labels, default_usages(10, 2, 2))
+    first = load_fer2013(path, cache_dir=tmp_path / "cache")
+    assert list((tmp_path / "cache" / "fer2013").glob("*.npz"))
+
+    import facemotion.data as data_module
+
+    def refuse(_path: Path) -> None:
+        raise AssertionError("the source was decoded again")
+
+    monkeypatch.setattr(data_module, "read_csv", refuse)
+    second = load_fer2013(path, cache_dir=tmp_path / "cache")
+    assert second.content_hash() == first.content_hash()
+
+
+def test_key_changes_when_the_source_changes(tmp_path: Path) -> None:
+    images, labels = synthetic_images(14)
+    path = write_fer_csv(tmp_path / "f.csv", images, labels, default_usages(10, 2, 2))
+    before = source_key(path)
+    images[0, 0, 0] = 255 - images[0, 0, 0]
+    write_fer_csv(path, images, labels, default_usages(10, 2, 2))
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    assert source_key(path) != before
+    np.testing.assert_array_equal(load_fer2013(path, cache_dir=tmp_path / "c").train.images[0], images[0])
+
+
+def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+    images, labels = synthetic_images(14)
+    path = write_fer_csv(tmp_path / "f.csv", images, labels, default_usages(10, 2, 2))
+    load_fer2013(path, cache_dir=tmp_path / "cache")
+    for file in (tmp_path / "cache" / "fer2013").glob("*.npz"):
+        file.write_bytes(b"garbage")
+    assert len(load_fer2013(path, cache_dir=tmp_path / "cache").train) == 10
