@@ -9,6 +9,7 @@ the first images of the training split, after warm-up steps. Run it on an idle m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import platform
 import tempfile
 import time
@@ -19,7 +20,7 @@ import torch
 from facemotion.data import load_fer2013
 from facemotion.models import count_macs, count_parameters, create_model, list_models
 from facemotion.training import TrainConfig
-from facemotion.training.fit import resolve_device
+from facemotion.training.fit import channels_last_safe, resolve_device
 from facemotion.training.loop import train_one_epoch
 from facemotion.training.optim import build_optimizer
 
@@ -39,6 +40,8 @@ def throughput(name: str, images: torch.Tensor, labels: torch.Tensor, device: to
     torch.manual_seed(0)
     cfg = TrainConfig(data="-", out="-", model=name, batch_size=batch_size, device=device.type)
     model = create_model(name).to(device)
+    if not channels_last_safe(model, device):
+        cfg = dataclasses.replace(cfg, channels_last=False)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, name="sgd", lr=0.01, weight_decay=5e-4)
@@ -63,12 +66,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--no-load", action="store_true", help="Skip the cold/warm data-load timing.")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
           f"device {device}{' ' + torch.cuda.get_device_name() if device.type == 'cuda' else ''}, torch {torch.__version__}")
-    for form in (args.data, args.data.parent if args.data.is_file() else args.data):
+    for form in () if args.no_load else (args.data, args.data.parent if args.data.is_file() else args.data):
         cold, warm = load_times(form)
         print(f"load {form}: cold {cold:.1f} s, warm {warm:.2f} s")
     data = load_fer2013(args.data)

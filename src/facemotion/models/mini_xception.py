@@ -51,11 +51,11 @@ class MiniXception(EmotionNet):
 
 @register_model
 def mini_xception(**kwargs: object) -> MiniXception:
-    """Fast: mini-Xception, widths 16-128 (about 0.06 M parameters) for real-time CPU use."""
+    """Compact: mini-Xception, widths 16-128 (0.05 M parameters), the architecture of the `fer` package."""
     return MiniXception(**{"width": 16, **kwargs})
 
 
 @register_model
 def mini_xception_wide(**kwargs: object) -> MiniXception:
-    """Fast: mini-Xception at twice the width (about 0.2 M parameters)."""
+    """Compact: mini-Xception at twice the width (0.19 M parameters)."""
     return MiniXception(**{"width": 32, **kwargs})

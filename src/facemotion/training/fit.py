@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import sys
@@ -21,7 +22,7 @@ from facemotion.training.loop import evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
 
-__all__ = ["fit", "resolve_device", "class_weight_vector", "epoch_seed"]
+__all__ = ["fit", "resolve_device", "channels_last_safe", "class_weight_vector", "epoch_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,13 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise FacemotionError("device 'cuda' was asked for but no CUDA device is available")
     return torch.device(name)
+
+
+def channels_last_safe(model: torch.nn.Module, device: torch.device) -> bool:
+    """channels_last speeds up CPU training by about 45 %, but torch 2.13's CPU backward of grouped (depthwise)
+    convolutions in that layout segfaults; such models train in the default layout on the CPU."""
+    grouped = any(isinstance(m, torch.nn.Conv2d) and m.groups > 1 for m in model.modules())
+    return device.type == "cuda" or not grouped
 
 
 def class_weight_vector(labels: np.ndarray, mode: str, num_classes: int = 7) -> np.ndarray | None:
@@ -103,6 +111,10 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
 
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    if cfg.channels_last and not channels_last_safe(model, device):
+        logger.info("channels_last is off for %s on the CPU: torch's CPU backward of grouped convolutions in that "
+                    "layout crashes", cfg.model)
+        cfg = dataclasses.replace(cfg, channels_last=False)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, name=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
