@@ -74,3 +74,53 @@ def write_fer_folders(root: Path, images: np.ndarray, labels: np.ndarray, usages
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{usage}_{i:05d}.png"), image)
     return root
+
+
+YUNET = SHARED / "models" / "face_detection_yunet_2026may.onnx"
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    """../shared/media (justin.jpg, no-faces.jpg, solvay_conference.jpg); skips when missing."""
+    if not MEDIA.is_dir():
+        pytest.skip(f"integration test: {MEDIA} is missing")
+    return MEDIA
+
+
+@pytest.fixture(scope="session")
+def yunet_path() -> Path:
+    """The shared YuNet detector model; skips when missing."""
+    if not YUNET.is_file():
+        pytest.skip(f"integration test: {YUNET} is missing")
+    return YUNET
+
+
+def write_brightness_classifier(path: Path) -> Path:
+    """A tiny real ONNX classifier with the packaged models' contract (N x 1 x 48 x 48 raw pixels -> N x 7
+    probabilities) whose answer follows mean brightness: dark crops -> angry (0), bright -> neutral (6)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = np.arange(7, dtype=np.float32) - 3.0
+    weights = numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, 7), "w")
+    bias = numpy_helper.from_array(-10.0 * k, "b")
+    nodes = [helper.make_node("ReduceMean", ["crops"], ["mean"], axes=[1, 2, 3], keepdims=0),
+             helper.make_node("Unsqueeze", ["mean", "one"], ["mean2"]),
+             helper.make_node("MatMul", ["mean2", "w"], ["scaled"]),
+             helper.make_node("Add", ["scaled", "b"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "brightness", [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["N", 1, 48, 48])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 7])],
+        initializer=[weights, bias, numpy_helper.from_array(np.array([1], np.int64), "one")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def brightness_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to the tiny brightness classifier (see :func:`write_brightness_classifier`)."""
+    return write_brightness_classifier(tmp_path_factory.mktemp("models") / "brightness.onnx")

@@ -6,6 +6,8 @@ from typing import Callable
 
 import typer
 
+from facemotion.cli import predict
+
 __all__ = ["REGISTRARS"]
 
-REGISTRARS: list[Callable[[typer.Typer], None]] = []
+REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register]

@@ -13,16 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from facemotion.data.splits import FER2013, SPLITS, Split
+from facemotion.paths import default_cache_dir
 
 __all__ = ["source_key", "default_cache_dir", "load_cached", "save_cached"]
-
-
-def default_cache_dir() -> Path:
-    """``$FACEMOTION_CACHE``, else ``$XDG_CACHE_HOME/facemotion``, else ``~/.cache/facemotion``."""
-    if env := os.environ.get("FACEMOTION_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "facemotion"
 
 
 def source_key(source: Path) -> str:

@@ -1,0 +1,140 @@
+"""Inference speed: classifier faces/s (ONNX Runtime vs torch), detection and end-to-end latency per shared photo.
+
+    python benchmarks/bench_inference.py                      # packaged default and fast models, both detectors
+    python benchmarks/bench_inference.py --models default --threads 1 --seconds 3
+
+Prints Markdown tables and the machine they were measured on. Every figure is the median over repeated runs after
+warm-up. The torch column runs the same architecture (from the model card) with the same probability head as the
+exported graph, so the two columns compare runtimes, not models; it needs the train extra and is skipped without it.
+Run it on an idle machine: a busy one (e.g. a training run beside it) makes every figure slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from facemotion.faces import create_detector
+from facemotion.inference.backends import OnnxClassifier
+from facemotion.inference.images import load_image
+from facemotion.inference.recognizer import Recognizer
+from facemotion.inference.weights import model_card, resolve_model
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+PHOTOS = ("justin.jpg", "no-faces.jpg", "solvay_conference.jpg")
+
+
+def median_seconds(fn: Callable[[], object], budget: float, warmup: int = 2, max_runs: int = 200) -> float:
+    """Median wall time of ``fn`` over as many runs as fit in ``budget`` seconds (at least 3)."""
+    for _ in range(warmup):
+        fn()
+    times: list[float] = []
+    deadline = time.perf_counter() + budget
+    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < max_runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import cv2
+    import onnxruntime
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (f"{cpu}, {os.cpu_count()} logical cores, load average {load}; Python {platform.python_version()}, "
+            f"ONNX Runtime {onnxruntime.__version__}, OpenCV {cv2.__version__}")
+
+
+def torch_classifier(model: str, threads: int) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The model card's architecture in torch with the exported graph's head, or None without torch/a card."""
+    try:
+        import torch
+
+        from facemotion.models import create_model
+        from facemotion.models.export import ProbabilityHead
+    except ImportError:
+        return None
+    card = model_card(model)
+    if "architecture" not in card:
+        return None
+    if threads:
+        torch.set_num_threads(threads)
+    net = create_model(card["architecture"], **card.get("architecture_kwargs", {}))
+    head = ProbabilityHead(net.float().eval(), temperature=float(card.get("temperature", 1.0)),
+                           flip_tta=bool(card.get("flip_tta", False))).eval()
+
+    def run(crops: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return head(torch.from_numpy(crops.astype(np.float32)[:, None])).numpy()
+
+    return run
+
+
+def classifier_table(models: list[str], threads: int, budget: float) -> list[str]:
+    rng = np.random.default_rng(0)
+    rows = ["| model | runtime | batch 1 (faces/s) | batch 64 (faces/s) | batch 1 latency (ms) |",
+            "|---|---|---|---|---|"]
+    for model in models:
+        onnx = OnnxClassifier(resolve_model(model), threads=threads)
+        runtimes: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [("ONNX Runtime", onnx.predict_proba)]
+        torch_run = torch_classifier(model, threads)
+        if torch_run is not None:
+            runtimes.append(("torch", torch_run))
+        for runtime, run in runtimes:
+            one = rng.integers(0, 256, (1, 48, 48), dtype=np.uint8)
+            many = rng.integers(0, 256, (64, 48, 48), dtype=np.uint8)
+            t1 = median_seconds(lambda run=run, one=one: run(one), budget)
+            t64 = median_seconds(lambda run=run, many=many: run(many), budget)
+            rows.append(f"| {model} | {runtime} | {1 / t1:,.0f} | {64 / t64:,.0f} | {t1 * 1000:.2f} |")
+    return rows
+
+
+def photo_tables(model: str, detectors: list[str], yunet: Path | None, threads: int, budget: float) -> list[str]:
+    rows = ["| photo | size | detector | faces | detection (ms) | end to end (ms) |", "|---|---|---|---|---|---|"]
+    for name in detectors:
+        detector = create_detector(name, model_path=yunet)
+        recognizer = Recognizer(model, detector, threads=threads)
+        for photo in PHOTOS:
+            path = SHARED / "media" / photo
+            image = load_image(path)
+            faces = len(detector.detect(image))
+            detect = median_seconds(lambda d=detector, i=image: d.detect(i), budget)
+            end_to_end = median_seconds(lambda r=recognizer, p=path: r.predict(p), budget)
+            rows.append(f"| {photo} | {image.shape[1]}x{image.shape[0]} | {name} | {faces} | {detect * 1000:.1f} "
+                        f"| {end_to_end * 1000:.1f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["default", "fast"], help="packaged names or .onnx paths")
+    parser.add_argument("--detectors", nargs="+", default=["yunet", "haar"])
+    parser.add_argument("--yunet", type=Path, default=SHARED / "models" / "face_detection_yunet_2026may.onnx")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime and torch threads (0 = default)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time budget per figure")
+    args = parser.parse_args()
+
+    print(f"Machine: {machine()}; threads: {args.threads or 'default'}\n")
+    print("\n".join(classifier_table(args.models, args.threads, args.seconds)))
+    print(f"\nShared photos, classifier {args.models[0]} (end to end = decode, detect, align, classify):\n")
+    print("\n".join(photo_tables(args.models[0], args.detectors, args.yunet, args.threads, args.seconds)))
+
+
+if __name__ == "__main__":
+    main()

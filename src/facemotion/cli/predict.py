@@ -1,0 +1,309 @@
+"""``facemotion predict`` (emotions of the faces in photos) and ``facemotion download-models`` (the YuNet file).
+
+Only typer is imported at module level: NumPy, OpenCV and ONNX Runtime load inside the commands, so
+``facemotion --help`` stays fast, and torch is never imported on this path.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, TextIO
+
+import typer
+
+if TYPE_CHECKING:
+    from facemotion.inference.recognizer import Recognizer
+    from facemotion.types import ImageResult
+
+__all__ = ["register", "predict", "download_models", "expand_inputs", "read_boxes_file", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff",
+                            ".webp", ".ppm", ".pgm", ".pbm", ".pnm"})
+_WRITABLE = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+_CHUNK = 8  # images per predict_batch call: faces of a chunk share one classifier call, output still streams
+
+PREDICT_HELP = """Find the faces in photos and tell the emotion of each: one JSON line per image on stdout.
+
+Examples:
+
+  facemotion predict photo.jpg
+
+  facemotion predict photos/ --recursive --csv emotions.csv
+
+  facemotion predict 'shots/*.png' --annotate annotated/ --top-k 3
+
+  facemotion predict crops/ --detector none          # images that are already face crops
+
+  facemotion predict group.jpg --boxes boxes.json    # your own face boxes (x, y, w, h), no detection
+
+Exit code: 0 when every image was read, 1 when any failed (each is reported), 2 for a bad option or model."""
+
+
+def expand_inputs(inputs: list[str], *, recursive: bool = False) -> list[tuple[str, Optional[str]]]:
+    """Files, folders and glob patterns -> ``(path, error)`` pairs in order, without duplicates.
+
+    A folder contributes its image files (by suffix; all subfolders with ``recursive``); a named file is always
+    tried, whatever its suffix, so a non-image gets a clear error instead of being skipped silently.
+    """
+    out: dict[str, Optional[str]] = {}
+
+    def add_folder(folder: Path, given: str) -> None:
+        walk = folder.rglob("*") if recursive else folder.iterdir()
+        files = sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            hint = "" if recursive else " (add --recursive for subfolders)"
+            out.setdefault(given, f"{given}: no image files in this folder{hint}")
+        for file in files:
+            out.setdefault(str(file), None)
+
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            add_folder(path, given)
+        elif not path.exists() and glob.has_magic(given):
+            matches = sorted(glob.glob(given, recursive=True))
+            if not matches:
+                out.setdefault(given, f"{given}: no files match this pattern")
+            for match in matches:
+                if Path(match).is_dir():
+                    add_folder(Path(match), match)
+                else:
+                    out.setdefault(match, None)
+        else:
+            out.setdefault(given, None)  # missing files are reported by the loader, with the others
+    return list(out.items())
+
+
+def read_boxes_file(path: Path) -> Any:
+    """``--boxes`` JSON: a list of boxes for every image, or ``{image path or file name: [boxes]}``.
+
+    A box is ``[x, y, w, h]`` or ``{"x", "y", "w", "h"}`` (the ``box`` of predict's own output).
+    """
+    from facemotion.errors import FacemotionError
+    from facemotion.types import Box
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FacemotionError(f"{path}: cannot read the boxes file ({exc})") from exc
+    lists = data.values() if isinstance(data, dict) else [data]
+    for boxes in lists:
+        if not isinstance(boxes, list):
+            raise FacemotionError(f"{path}: expected a list of boxes or an object of lists, got {boxes!r}")
+        for box in boxes:
+            try:
+                Box.of(box)
+            except FacemotionError as exc:
+                raise FacemotionError(f"{path}: {exc}") from exc
+    return data
+
+
+def _boxes_for(data: Any, path: str) -> Optional[list]:
+    if data is None:
+        return None
+    if isinstance(data, list):
+        return data
+    for key in (path, str(Path(path).resolve()), Path(path).name):
+        if key in data:
+            return data[key]
+    return None  # not listed: detect as usual
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _face_json(face: Any, top_k: int) -> dict[str, Any]:
+    record = face.to_dict()
+    if top_k > 1:
+        record["top_k"] = [{"emotion": e, "probability": round(p, 6)} for e, p in face.top_k(top_k)]
+    return record
+
+
+def _csv_rows(result: ImageResult) -> Iterator[list[Any]]:
+    from facemotion.labels import EMOTIONS
+
+    if not result.faces:
+        yield [result.path, "", "", "", "", "", "", "", ""] + [""] * len(EMOTIONS) + [result.error or ""]
+    for i, face in enumerate(result.faces):
+        d = face.to_dict()
+        yield ([result.path, i, *face.box.to_tuple(), "" if d["detection_score"] is None else d["detection_score"],
+                d["emotion"], d["confidence"]] + [d["probabilities"][e] for e in EMOTIONS] + [""])
+
+
+def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognizer: Recognizer, top_k: int) -> None:
+    import cv2
+
+    from facemotion.errors import ImageError
+    from facemotion.inference.annotate import annotate
+    from facemotion.inference.images import load_image
+
+    source = Path(str(result.path))
+    suffix = source.suffix.lower() if source.suffix.lower() in _WRITABLE else ".png"
+    name, n = f"{source.stem}{suffix}", 1
+    while name in used:
+        name, n = f"{source.stem}-{n}{suffix}", n + 1
+    used.add(name)
+    image = annotate(load_image(source, max_pixels=recognizer.max_pixels), result.faces, top_k=top_k)
+    target = out_dir / name
+    if not cv2.imwrite(str(target), image):
+        raise ImageError(f"{target}: could not write the annotated image")
+
+
+def predict(
+    paths: Optional[list[str]] = typer.Argument(None, help="Image files, folders or quoted glob patterns "
+                                                           "('photos/**/*.jpg')."),
+    demo: bool = typer.Option(False, "--demo", help="Run on scikit-image's astronaut portrait (demo extra)."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for images in subfolders too."),
+    model: str = typer.Option("default", help="Classifier: default, fast, or a path to an .onnx file."),
+    detector: str = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet, haar or none."),
+    detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
+                                                             "else the one `download-models` installed)."),
+    min_face_size: int = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels."),
+    score_threshold: float = typer.Option(0.6, min=0.0, max=1.0, help="Minimum YuNet detection score."),
+    max_faces: Optional[int] = typer.Option(None, min=1, help="Keep at most this many faces per image."),
+    margin: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Crop margin, fraction of the face box "
+                                                                        "(default: measured per detector)."),
+    align: bool = typer.Option(True, help="Rotate faces upright from the eye landmarks (YuNet)."),
+    boxes: Optional[Path] = typer.Option(None, help="JSON file of your own face boxes; skips detection."),
+    csv: Optional[Path] = typer.Option(None, help="Write CSV (one row per face) to this file instead of JSON "
+                                                  "lines; '-' for stdout."),
+    annotate: Optional[Path] = typer.Option(None, help="Write copies of the images with boxes and labels here."),
+    top_k: int = typer.Option(1, min=1, max=7, help="Emotions to list per face (JSON top_k, annotate labels)."),
+    max_pixels: int = typer.Option(89_478_485, min=1, help="Refuse images with more pixels (decompression bombs)."),
+    threads: int = typer.Option(0, min=0, help="ONNX Runtime threads (0 = its default)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Say which detector runs, and why."),
+) -> None:
+    """Find the faces in photos and tell the emotion of each (the help shown is PREDICT_HELP)."""
+    from facemotion.cli.main import _fail, _setup_logging
+    from facemotion.errors import FacemotionError
+
+    _setup_logging(verbose)
+    try:
+        from facemotion.inference.recognizer import Recognizer
+
+        if demo:
+            paths = [*(paths or []), str(_demo_image())]
+        if not paths:
+            _fail("give image files, folders or globs (or --demo)")
+        box_data = read_boxes_file(boxes) if boxes is not None else None
+        recognizer = Recognizer(model, detector, detector_model=detector_model, min_face_size=min_face_size,
+                                score_threshold=score_threshold, max_faces=max_faces, margin=margin, align=align,
+                                max_pixels=max_pixels, threads=threads)
+        if annotate is not None:
+            annotate.mkdir(parents=True, exist_ok=True)
+        with _open_output(csv) as out:
+            failed = _run(recognizer, expand_inputs(paths, recursive=recursive), box_data, out,
+                          as_csv=csv is not None, annotate_dir=annotate, top_k=top_k)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _demo_image() -> Path:
+    """scikit-image's public-domain astronaut portrait (Eileen Collins), written to a temporary PNG."""
+    import tempfile
+
+    from facemotion.errors import FacemotionError
+
+    try:
+        from skimage import data as skimage_data
+    except ImportError:
+        raise FacemotionError("--demo needs scikit-image: pip install 'facemotion[demo]'") from None
+    import cv2
+
+    path = Path(tempfile.mkdtemp(prefix="facemotion-demo-")) / "astronaut.png"
+    cv2.imwrite(str(path), cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path
+
+
+class _open_output:
+    """stdout, or the CSV file (``-`` is stdout), closed on exit."""
+
+    def __init__(self, csv: Optional[Path]) -> None:
+        self.path = csv if csv is not None and str(csv) != "-" else None
+
+    def __enter__(self) -> TextIO:
+        self.handle = self.path.open("w", newline="") if self.path is not None else sys.stdout
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path is not None:
+            self.handle.close()
+
+
+def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_data: Any, out: TextIO, *,
+         as_csv: bool, annotate_dir: Optional[Path], top_k: int) -> int:
+    """Predict every input, writing one record per image as soon as its chunk is done; returns the failure count."""
+    import csv as csv_module
+
+    from facemotion.errors import FacemotionError
+    from facemotion.labels import EMOTIONS
+    from facemotion.types import ImageResult
+
+    writer = csv_module.writer(out) if as_csv else None
+    if writer is not None:
+        writer.writerow(["path", "face", "x", "y", "w", "h", "detection_score", "emotion", "confidence",
+                         *EMOTIONS, "error"])
+    failed = 0
+    used_names: set[str] = set()  # annotated copies get unique names
+    for chunk in _chunks(items, _CHUNK):
+        todo = [path for path, error in chunk if error is None]
+        done = iter(recognizer.predict_batch(todo, boxes=[_boxes_for(box_data, p) for p in todo]))
+        for path, error in chunk:
+            result = ImageResult(path, error=error) if error is not None else next(done)
+            if result.ok and annotate_dir is not None:
+                try:
+                    _annotate_file(result, annotate_dir, used_names, recognizer, top_k)
+                except FacemotionError as exc:
+                    typer.echo(f"error: {exc}", err=True)
+                    failed += 1
+            if not result.ok:
+                failed += 1
+                typer.echo(f"error: {result.error}", err=True)
+            if writer is not None:
+                writer.writerows(_csv_rows(result))
+            else:
+                record = result.to_dict()
+                record["faces"] = [_face_json(face, top_k) for face in result.faces]
+                out.write(json.dumps(record) + "\n")
+            out.flush()
+    return failed
+
+
+def download_models(
+    dest: Optional[Path] = typer.Option(None, help="File or folder for the YuNet .onnx (default: the user cache)."),
+    force: bool = typer.Option(False, help="Download again even if a good copy is there."),
+) -> None:
+    """Download the YuNet face detector (OpenCV Zoo, MIT licence) and check its SHA-256; predict never downloads.
+
+    Example: facemotion download-models   # then `facemotion predict photo.jpg -v` says "face detector: yunet"
+    """
+    from facemotion.cli.main import _fail, _setup_logging
+    from facemotion.errors import FacemotionError
+    from facemotion.faces.yunet_model import download_yunet
+
+    _setup_logging(False)
+    try:
+        path = download_yunet(dest, force=force)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write {dest or 'the cache'}: {exc}")
+    typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``predict`` and ``download-models`` to the ``facemotion`` app."""
+    app.command("predict", help=PREDICT_HELP, no_args_is_help=True)(predict)
+    app.command("download-models")(download_models)

@@ -1,0 +1,228 @@
+"""Face detectors behind one small interface: ``detect(bgr_image) -> list[Detection]``.
+
+- ``yunet``: OpenCV's ``FaceDetectorYN`` with the YuNet ONNX model: accurate, scored, five landmarks.
+- ``haar``: OpenCV's bundled frontal-face Haar cascade: always available offline, no score, no landmarks.
+- ``none``: the whole image is one face, for callers whose images are already face crops.
+- ``auto``: YuNet when its model file is available, else Haar.
+
+Large images are scanned at most ``max_side`` pixels on their long side (the boxes come back in the input's pixels):
+both detectors slow down with the pixel count and neither needs more to find faces of a useful size.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from facemotion.errors import FacemotionError, ImageError, ModelError
+from facemotion.faces.yunet_model import YUNET_ENV, find_yunet_model
+from facemotion.types import Box, BoxLike, Detection, Landmarks
+
+__all__ = ["DETECTORS", "DEFAULT_MIN_FACE_SIZE", "DEFAULT_SCORE_THRESHOLD", "DEFAULT_MAX_SIDE", "FaceDetector",
+           "YuNetDetector", "HaarDetector", "WholeImageDetector", "create_detector", "detections_from_boxes",
+           "check_bgr"]
+
+logger = logging.getLogger(__name__)
+
+DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar", "none")
+DEFAULT_MIN_FACE_SIZE = 20
+"""Pixels; smaller faces hold too little detail for a 48x48 classifier to read an expression."""
+DEFAULT_SCORE_THRESHOLD = 0.6
+"""YuNet score below which a detection is dropped. OpenCV's demo uses 0.9, which misses the small grayscale faces of
+an old group photo (they score 0.85-0.91); 0.6 keeps them and still finds nothing in the no-face test photo."""
+DEFAULT_MAX_SIDE = 1280
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Finds faces in a BGR uint8 ``(H, W, 3)`` image; boxes and landmarks in that image's pixels."""
+
+    name: str
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        ...
+
+
+def check_bgr(image: np.ndarray) -> np.ndarray:
+    """Reject anything but a non-empty ``(H, W, 3)`` uint8 array, quoting what was received."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        got = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ImageError(f"expected a BGR uint8 image of shape (H, W, 3), got {got}; use load_image() first")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"the image is empty: shape {image.shape}")
+    return image
+
+
+def _downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """The image shrunk so its long side is at most ``max_side`` (but its short side not below 64 pixels), and the
+    factor applied (1.0 when untouched)."""
+    long_side, short_side = max(image.shape[:2]), min(image.shape[:2])
+    if max_side <= 0 or long_side <= max_side:
+        return image, 1.0
+    scale = max(max_side / long_side, min(1.0, 64 / short_side))
+    if scale >= 1.0:
+        return image, 1.0
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _finish(detections: list[Detection], shape: tuple[int, ...], min_face_size: int,
+            max_faces: int | None) -> list[Detection]:
+    """Drop faces under the minimum size or off the image, order best first (score, else area), keep ``max_faces``."""
+    height, width = shape[:2]
+    kept = [d for d in detections if min(d.box.w, d.box.h) >= min_face_size and d.box.clip(width, height).area > 0]
+    kept.sort(key=lambda d: (-(d.score if d.score is not None else 0.0), -d.box.area))
+    return kept[:max_faces] if max_faces is not None else kept
+
+
+def _box_from_floats(x: float, y: float, w: float, h: float) -> Box:
+    x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+    return Box(int(x0), int(y0), int(max(x1 - x0, 0)), int(max(y1 - y0, 0)))
+
+
+class YuNetDetector:
+    """OpenCV's ``FaceDetectorYN`` with the YuNet model: a score in [0, 1] and five landmarks per face."""
+
+    name = "yunet"
+
+    def __init__(self, model_path: str | Path | None = None, *, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+                 nms_threshold: float = 0.3, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+                 max_faces: int | None = None, max_side: int = DEFAULT_MAX_SIDE) -> None:
+        path = find_yunet_model(model_path)
+        if path is None:
+            raise ModelError(f"the YuNet model is not installed: run `facemotion download-models`, pass its path "
+                             f"(--detector-model / model_path=) or set ${YUNET_ENV}; or use the haar detector")
+        if not 0.0 <= score_threshold <= 1.0:
+            raise FacemotionError(f"score_threshold must be in [0, 1], got {score_threshold}")
+        self.model_path = path
+        self.score_threshold = score_threshold
+        self.min_face_size = min_face_size
+        self.max_faces = max_faces
+        self.max_side = max_side
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), score_threshold, nms_threshold, 5000)
+        except cv2.error as exc:
+            raise ModelError(f"{path}: not a YuNet model that OpenCV {cv2.__version__} can load ({exc})") from exc
+        self._lock = threading.Lock()  # the OpenCV object holds the input size: one image at a time
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in a BGR image, best score first."""
+        if min(check_bgr(image).shape[:2]) < self.min_face_size:
+            return []  # no room for a face; YuNet also returns garbage on 1-pixel strips
+        small, scale = _downscale(image, self.max_side)
+        with self._lock:
+            self._net.setInputSize((small.shape[1], small.shape[0]))
+            _, rows = self._net.detect(small)
+        detections = []
+        for row in rows if rows is not None else ():
+            row = row.astype(np.float64) / np.r_[np.full(14, scale), 1.0]
+            if not (np.isfinite(row).all() and np.abs(row[:14]).max() < 10 * max(image.shape[:2])):
+                continue  # degenerate inputs (e.g. a 1-pixel-high strip) give garbage rows
+            landmarks = Landmarks.from_points(row[4:14].reshape(5, 2))
+            detections.append(Detection(_box_from_floats(*row[:4]), float(row[14]), landmarks))
+        return _finish(detections, image.shape, self.min_face_size, self.max_faces)
+
+
+class HaarDetector:
+    """OpenCV's bundled frontal-face Haar cascade: the offline default; no score and no landmarks."""
+
+    name = "haar"
+
+    def __init__(self, cascade: str | Path | None = None, *, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+                 max_faces: int | None = None, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 max_side: int = DEFAULT_MAX_SIDE) -> None:
+        if cascade is None:
+            haar_dir = getattr(getattr(cv2, "data", None), "haarcascades", None)
+            if haar_dir is None:
+                raise ModelError("this OpenCV build ships no Haar cascades (cv2.data); install "
+                                 "opencv-python-headless or pass a cascade file")
+            cascade = Path(haar_dir) / "haarcascade_frontalface_default.xml"
+        self.cascade_path = Path(cascade)
+        self._cascade = cv2.CascadeClassifier(str(self.cascade_path))
+        if self._cascade.empty():
+            raise ModelError(f"{self.cascade_path}: not a Haar cascade OpenCV can load")
+        self.min_face_size = min_face_size
+        self.max_faces = max_faces
+        self.scale_factor = scale_factor
+        self.min_neighbors = min_neighbors
+        self.max_side = max_side
+        self._lock = threading.Lock()
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in a BGR image, largest first."""
+        if min(check_bgr(image).shape[:2]) < self.min_face_size:
+            return []
+        small, scale = _downscale(image, self.max_side)
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        min_side = max(1, int(self.min_face_size * scale))
+        with self._lock:
+            found = self._cascade.detectMultiScale(gray, scaleFactor=self.scale_factor,
+                                                   minNeighbors=self.min_neighbors, minSize=(min_side, min_side))
+        detections = [Detection(_box_from_floats(*(np.asarray(b, np.float64) / scale))) for b in found]
+        return _finish(detections, image.shape, self.min_face_size, self.max_faces)
+
+
+class WholeImageDetector:
+    """Treats the whole image as one face: for images that are already face crops."""
+
+    name = "none"
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        height, width = check_bgr(image).shape[:2]
+        return [Detection(Box(0, 0, width, height))]
+
+
+def detections_from_boxes(boxes: Iterable[BoxLike], image_shape: Sequence[int]) -> list[Detection]:
+    """User-given boxes as detections (no score, no landmarks); a box wholly outside the image is an error."""
+    height, width = int(image_shape[0]), int(image_shape[1])
+    detections = []
+    for i, value in enumerate(boxes):
+        box = Box.of(value)
+        if box.clip(width, height).area == 0:
+            raise FacemotionError(f"box {i} {box.to_tuple()} lies outside the {width}x{height} image")
+        detections.append(Detection(box))
+    return detections
+
+
+def create_detector(name: str | FaceDetector = "auto", *, model_path: str | Path | None = None,
+                    score_threshold: float = DEFAULT_SCORE_THRESHOLD, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+                    max_faces: int | None = None, max_side: int = DEFAULT_MAX_SIDE) -> FaceDetector:
+    """A detector by name (``auto``, ``yunet``, ``haar``, ``none``); a detector object is returned unchanged.
+
+    ``auto`` picks YuNet when its model file can be found (see :func:`find_yunet_model`), else Haar, and logs
+    which at debug level (``facemotion predict --verbose`` shows it).
+    """
+    if not isinstance(name, str):
+        if isinstance(name, FaceDetector):
+            return name
+        raise FacemotionError(f"detector must be a name {DETECTORS} or a FaceDetector, got {type(name).__name__}")
+    if min_face_size < 1:
+        raise FacemotionError(f"min_face_size must be >= 1 pixel, got {min_face_size}")
+    if max_faces is not None and max_faces < 1:
+        raise FacemotionError(f"max_faces must be >= 1 (or None for no limit), got {max_faces}")
+    key = name.lower()
+    if key == "auto":
+        path = find_yunet_model(model_path)
+        if path is not None:
+            logger.debug("face detector: yunet (%s)", path)
+            key = "yunet"
+        else:
+            logger.debug("face detector: haar (no YuNet model found; `facemotion download-models` installs it)")
+            key = "haar"
+    if key == "yunet":
+        return YuNetDetector(model_path, score_threshold=score_threshold, min_face_size=min_face_size,
+                             max_faces=max_faces, max_side=max_side)
+    if key == "haar":
+        return HaarDetector(min_face_size=min_face_size, max_faces=max_faces, max_side=max_side)
+    if key == "none":
+        return WholeImageDetector()
+    close = difflib.get_close_matches(key, DETECTORS, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise FacemotionError(f"unknown detector {name!r}: expected one of {', '.join(DETECTORS)}{hint}")

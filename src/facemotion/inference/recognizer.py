@@ -1,0 +1,161 @@
+"""The one user-facing object: image in, one typed result per face out (detect -> align -> classify)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from facemotion.errors import FacemotionError
+from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin, detections_from_boxes
+from facemotion.faces.detect import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
+from facemotion.inference.backends import Classifier, load_classifier
+from facemotion.inference.images import DEFAULT_MAX_PIXELS, ChannelOrder, ImageInput, describe_source, load_image
+from facemotion.types import BoxLike, Detection, FaceResult, ImageResult
+
+__all__ = ["Recognizer"]
+
+logger = logging.getLogger(__name__)
+
+
+class Recognizer:
+    """Finds every face in an image and tells its emotion.
+
+    Example::
+
+        from facemotion import Recognizer
+
+        recognizer = Recognizer()                  # packaged model; YuNet if installed, else Haar
+        for face in recognizer("photo.jpg"):       # same as recognizer.predict("photo.jpg")
+            print(face.emotion, face.confidence, face.box.to_tuple())
+        recognizer.predict(frame_bgr, boxes=[(10, 20, 100, 100)])   # your own face boxes: no detection
+
+    Args:
+        model: ``"default"`` (most accurate), ``"fast"``, a path to an exported ``.onnx`` (or a ``.pt`` checkpoint,
+            which needs torch), or any object with ``predict_proba(crops)``.
+        detector: ``"auto"`` (YuNet when its model is installed, else Haar), ``"yunet"``, ``"haar"``, ``"none"``
+            (the whole image is one face), or a :class:`~facemotion.faces.FaceDetector`.
+        detector_model: path to the YuNet ``.onnx`` (default: ``$FACEMOTION_YUNET_MODEL``, then the user cache).
+        min_face_size: ignore faces smaller than this many pixels.
+        score_threshold: minimum YuNet score in [0, 1] (Haar gives no score).
+        max_faces: keep at most this many faces per image, best first (None: all).
+        margin: crop margin as a fraction of the box; None uses the value measured for the detector.
+        align: rotate faces upright from the eye landmarks when the detector gives them.
+        max_pixels: refuse encoded images with more pixels than this (decompression bombs); None: no limit.
+        threads: ONNX Runtime threads for the classifier (0: its default).
+
+    One Recognizer may be shared by threads: detection is serialised per detector, the ONNX session is
+    thread-safe.
+    """
+
+    def __init__(self, model: str | Path | Classifier = "default", detector: str | FaceDetector = "auto", *,
+                 detector_model: str | Path | None = None, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+                 score_threshold: float = DEFAULT_SCORE_THRESHOLD, max_faces: int | None = None,
+                 margin: float | None = None, align: bool = True, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 max_side: int = DEFAULT_MAX_SIDE, threads: int = 0) -> None:
+        if margin is not None and not 0.0 <= margin <= 1.0:
+            raise FacemotionError(f"margin must be in [0, 1] (a fraction of the face box), got {margin}")
+        if max_pixels is not None and max_pixels < 1:
+            raise FacemotionError(f"max_pixels must be >= 1 (or None for no limit), got {max_pixels}")
+        self.detector = create_detector(detector, model_path=detector_model, score_threshold=score_threshold,
+                                        min_face_size=min_face_size, max_faces=max_faces, max_side=max_side)
+        if isinstance(model, Classifier):
+            self.classifier = model
+        else:
+            self.classifier = load_classifier(model, threads=threads)
+        self.margin = margin
+        self.align = align
+        self.max_pixels = max_pixels
+        logger.debug("recognizer: detector %s, margin %s, align %s", self.detector.name,
+                     self._margin_for(self.detector.name), align)
+
+    def __repr__(self) -> str:
+        model = getattr(self.classifier, "path", type(self.classifier).__name__)
+        return (f"Recognizer(model={str(model)!r}, detector={self.detector.name!r}, "
+                f"margin={self._margin_for(self.detector.name)}, align={self.align})")
+
+    def __call__(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
+                 channel_order: ChannelOrder = "bgr") -> list[FaceResult]:
+        return self.predict(image, boxes=boxes, channel_order=channel_order)
+
+    def _margin_for(self, detector_name: str) -> float:
+        return self.margin if self.margin is not None else default_margin(detector_name)
+
+    def detect(self, image: np.ndarray, boxes: Sequence[BoxLike] | None = None) -> list[Detection]:
+        """The faces to classify in a BGR image: the detector's, or ``boxes`` when given."""
+        if boxes is not None:
+            return detections_from_boxes(boxes, image.shape)
+        return self.detector.detect(image)
+
+    def _crops(self, image: np.ndarray, boxes: Sequence[BoxLike] | None) -> tuple[list[Detection], np.ndarray]:
+        detections = self.detect(image, boxes)
+        margin = self._margin_for("boxes" if boxes is not None else self.detector.name)
+        return detections, crop_faces(image, detections, margin=margin, align=self.align)
+
+    def classify(self, crops: np.ndarray) -> np.ndarray:
+        """``(N, 48, 48)`` uint8 grayscale face crops -> ``(N, 7)`` float32 probabilities in label order."""
+        return np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
+
+    def predict(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
+                channel_order: ChannelOrder = "bgr") -> list[FaceResult]:
+        """Every face in one image, best detection first; ``[]`` when there is none.
+
+        Args:
+            image: a path, encoded bytes, a NumPy array or a PIL image.
+            boxes: your own face boxes ``(x, y, w, h)`` in the image's pixels; detection is skipped.
+            channel_order: ``bgr`` (OpenCV) or ``rgb``, for 3- or 4-channel NumPy arrays only.
+
+        Raises:
+            ImageError: the image cannot be read (see :func:`~facemotion.inference.images.load_image`).
+        """
+        bgr = load_image(image, channel_order=channel_order, max_pixels=self.max_pixels)
+        detections, crops = self._crops(bgr, boxes)
+        if not detections:
+            return []
+        probabilities = self.classify(crops)  # all faces of the image in one call
+        return self._results(bgr, detections, probabilities)
+
+    def predict_batch(self, images: Sequence[ImageInput], *, boxes: Sequence[Sequence[BoxLike] | None] | None = None,
+                      channel_order: ChannelOrder = "bgr") -> list[ImageResult]:
+        """One :class:`ImageResult` per image, in order; an image that fails gets its ``error`` and the rest go on.
+
+        The faces of all images are classified in one call. ``boxes``, when given, holds one list of boxes (or None
+        to detect) per image.
+        """
+        if boxes is not None and len(boxes) != len(images):
+            raise FacemotionError(f"boxes must hold one entry per image: got {len(boxes)} for {len(images)} images")
+        prepared: list[tuple[np.ndarray, list[Detection]] | str] = []
+        all_crops = []
+        for i, source in enumerate(images):
+            try:
+                bgr = load_image(source, channel_order=channel_order, max_pixels=self.max_pixels)
+                detections, crops = self._crops(bgr, boxes[i] if boxes is not None else None)
+            except FacemotionError as exc:
+                prepared.append(str(exc))
+                continue
+            except Exception as exc:  # an unexpected failure on one image must not cost the others their results
+                logger.debug("unexpected error on %s", describe_source(source), exc_info=True)
+                prepared.append(f"{describe_source(source)}: {type(exc).__name__}: {exc}")
+                continue
+            prepared.append((bgr, detections))
+            all_crops.append(crops)
+        probabilities = self.classify(np.concatenate(all_crops)) if all_crops else np.zeros((0, 7), np.float32)
+        results, start = [], 0
+        for source, item in zip(images, prepared):
+            path = str(source) if isinstance(source, (str, Path)) else None
+            if isinstance(item, str):
+                results.append(ImageResult(path, error=item))
+                continue
+            bgr, detections = item
+            faces = self._results(bgr, detections, probabilities[start:start + len(detections)])
+            start += len(detections)
+            results.append(ImageResult(path, tuple(faces), width=bgr.shape[1], height=bgr.shape[0]))
+        return results
+
+    @staticmethod
+    def _results(image: np.ndarray, detections: list[Detection], probabilities: np.ndarray) -> list[FaceResult]:
+        height, width = image.shape[:2]
+        return [FaceResult.from_probabilities(d, p, box=d.box.clip(width, height))
+                for d, p in zip(detections, probabilities)]

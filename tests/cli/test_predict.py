@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from facemotion.cli import predict as predict_cli
+from facemotion.cli.predict import expand_inputs
+from facemotion.labels import EMOTIONS
+from tests.inference.bad_images import write_bad_files
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+    predict_cli.register(app)
+    return app
+
+
+def run(app: typer.Typer, *args: object) -> tuple[int, list[dict], str]:
+    """Exit code, the JSON lines on stdout, and stderr."""
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, lines, result.stderr
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """dark.png and bright.png in a folder, bright2.jpg in a subfolder: 'faces' for --detector none."""
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    cv2.imwrite(str(root / "dark.png"), np.full((40, 40, 3), 10, np.uint8))
+    cv2.imwrite(str(root / "bright.png"), np.full((40, 40, 3), 250, np.uint8))
+    cv2.imwrite(str(root / "sub" / "bright2.jpg"), np.full((40, 40, 3), 250, np.uint8))
+    (root / "readme.txt").write_text("not an image, and skipped in folders")
+    return root
+
+
+def test_expand_inputs(photos: Path) -> None:
+    paths = [p for p, _ in expand_inputs([str(photos)])]
+    assert paths == [str(photos / "bright.png"), str(photos / "dark.png")]
+    deep = [p for p, _ in expand_inputs([str(photos)], recursive=True)]
+    assert str(photos / "sub" / "bright2.jpg") in deep and len(deep) == 3
+    globbed = expand_inputs([str(photos / "*.png"), str(photos / "dark.png"), str(photos / "**" / "*.jpg")])
+    assert [p for p, _ in globbed] == [str(photos / "bright.png"), str(photos / "dark.png"),
+                                       str(photos / "sub" / "bright2.jpg")]
+    [(_, error)] = expand_inputs([str(photos / "*.gif")])
+    assert "no files match" in error
+    (photos / "nested" / "deeper").mkdir(parents=True)
+    cv2.imwrite(str(photos / "nested" / "deeper" / "x.png"), np.zeros((4, 4, 3), np.uint8))
+    [(_, error)] = expand_inputs([str(photos / "nested")])
+    assert "no image files" in error and "--recursive" in error
+    assert expand_inputs(["missing.jpg"]) == [("missing.jpg", None)]  # reported by the loader
+
+
+def test_json_lines(app: typer.Typer, photos: Path, brightness_onnx: Path) -> None:
+    code, lines, _ = run(app, "predict", photos, "--model", brightness_onnx, "--detector", "none")
+    assert code == 0
+    assert [Path(r["path"]).name for r in lines] == ["bright.png", "dark.png"]
+    assert [r["faces"][0]["emotion"] for r in lines] == ["neutral", "angry"]
+    face = lines[0]["faces"][0]
+    assert set(face) == {"box", "detection_score", "landmarks", "emotion", "confidence", "probabilities"}
+    assert list(face["probabilities"]) == list(EMOTIONS) and lines[0]["error"] is None
+    assert lines[0]["width"] == 40 and face["box"] == {"x": 0, "y": 0, "w": 40, "h": 40}
+
+
+def test_bad_inputs_are_reported_per_file(app: typer.Typer, photos: Path, tmp_path: Path,
+                                          brightness_onnx: Path) -> None:
+    bad = write_bad_files(tmp_path / "bad")
+    args = [photos / "dark.png", tmp_path / "missing.jpg", *bad.values(), photos / "bright.png"]
+    code, lines, stderr = run(app, "predict", *args, "--model", brightness_onnx, "--detector", "none")
+    assert code == 1
+    assert len(lines) == len(args)
+    errors = {Path(r["path"]).name: r["error"] for r in lines}
+    assert errors["dark.png"] is None and errors["bright.png"] is None
+    assert "no such file" in errors["missing.jpg"]
+    assert "empty" in errors["empty.jpg"] and "not an image" in errors["notes.jpg"]
+    assert "truncated" in errors["truncated.jpg"] and "decompression bomb" in errors["bomb.png"]
+    assert stderr.count("error:") == len(args) - 2
+
+
+def test_csv_output(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:
+    out = tmp_path / "out.csv"
+    code, lines, _ = run(app, "predict", photos, tmp_path / "missing.jpg", "--csv", out, "--model",
+                         brightness_onnx, "--detector", "none")
+    assert code == 1 and lines == []
+    rows = list(csv.DictReader(out.open()))
+    assert [Path(r["path"]).name for r in rows] == ["bright.png", "dark.png", "missing.jpg"]
+    assert rows[0]["emotion"] == "neutral" and rows[0]["w"] == "40" and rows[0]["face"] == "0"
+    assert float(rows[0]["neutral"]) == pytest.approx(float(rows[0]["confidence"]))
+    assert rows[2]["emotion"] == "" and "no such file" in rows[2]["error"]
+
+
+def test_annotate_and_top_k(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:
+    out = tmp_path / "annotated"
+    code, lines, _ = run(app, "predict", photos / "dark.png", photos / "sub" / "bright2.jpg", "--annotate", out,
+                         "--top-k", "3", "--model", brightness_onnx, "--detector", "none")
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["bright2.jpg", "dark.png"]
+    drawn = cv2.imread(str(out / "dark.png"))
+    assert drawn.shape == (40, 40, 3) and drawn.max() > 10  # a box and a label on the dark image
+    top = lines[0]["faces"][0]["top_k"]
+    assert len(top) == 3 and top[0]["emotion"] == lines[0]["faces"][0]["emotion"]
+
+
+def test_boxes_file(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"dark.png": [[0, 0, 20, 20], {"x": 20, "y": 20, "w": 20, "h": 20}]}))
+    code, lines, _ = run(app, "predict", photos / "dark.png", photos / "bright.png", "--boxes", boxes,
+                         "--model", brightness_onnx, "--detector", "haar")
+    assert code == 0
+    assert [len(r["faces"]) for r in lines] == [2, 0]  # bright.png is not in the file: detected (no face)
+    boxes.write_text("[[1, 2, 3]]")
+    code, _, stderr = run(app, "predict", photos / "dark.png", "--boxes", boxes, "--model", brightness_onnx)
+    assert code == 2 and "4 numbers" in stderr
+
+
+def test_setup_errors_exit_2_without_traceback(app: typer.Typer, photos: Path, brightness_onnx: Path) -> None:
+    code, _, stderr = run(app, "predict", photos, "--model", "missing.onnx")
+    assert code == 2 and "no such model file" in stderr
+    code, _, stderr = run(app, "predict", photos, "--model", brightness_onnx, "--detector", "hoar")
+    assert code == 2 and "did you mean 'haar'" in stderr
+
+
+def test_verbose_says_which_detector(app: typer.Typer, photos: Path, brightness_onnx: Path,
+                                     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)
+    with caplog.at_level("DEBUG"):
+        code, _, _ = run(app, "predict", photos / "dark.png", "--model", brightness_onnx, "-v")
+    assert code == 0 and "face detector: haar" in caplog.text
+
+
+def test_download_models_from_a_local_copy(app: typer.Typer, yunet_path: Path, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from facemotion.faces import yunet_model
+
+    monkeypatch.setattr(yunet_model, "download_yunet", functools.partial(yunet_model.download_yunet,
+                                                                         url=yunet_path.as_uri()))
+    result = CliRunner().invoke(app, ["download-models", "--dest", str(tmp_path / "y.onnx")])
+    assert result.exit_code == 0 and Path(result.stdout.strip()) == tmp_path / "y.onnx"
+    assert (tmp_path / "y.onnx").read_bytes() == yunet_path.read_bytes()
+
+
+@pytest.mark.integration
+def test_shared_photos_end_to_end_without_torch(media_dir: Path, yunet_path: Path, brightness_onnx: Path,
+                                                tmp_path: Path) -> None:
+    """The real console entry point, in a fresh interpreter: predicts, and never imports torch."""
+    code = (
+        "import sys\n"
+        "from facemotion.cli.main import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    status = exc.code\n"
+        "assert 'torch' not in sys.modules, 'predict imported torch'\n"
+        "sys.exit(status)\n"
+    )
+    args = ["facemotion", "predict", str(media_dir / "justin.jpg"), str(media_dir / "no-faces.jpg"),
+            str(media_dir / "solvay_conference.jpg"), "--model", str(brightness_onnx),
+            "--detector-model", str(yunet_path), "--detector", "yunet"]
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.argv = {args!r}\n{code}"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    faces = [len(json.loads(line)["faces"]) for line in proc.stdout.splitlines()]
+    assert faces[0] == 1 and faces[1] == 0 and faces[2] >= 5

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facemotion.errors import ModelError
+from facemotion.faces.yunet_model import (
+    YUNET_FILENAME,
+    YUNET_SHA256,
+    cached_yunet_path,
+    download_yunet,
+    find_yunet_model,
+    sha256_of,
+)
+
+
+def test_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FACEMOTION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)
+    assert cached_yunet_path() == tmp_path / "cache" / "models" / YUNET_FILENAME
+    assert find_yunet_model() is None
+    cached = cached_yunet_path()
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"x")
+    assert find_yunet_model() == cached
+    from_env = tmp_path / "env.onnx"
+    from_env.write_bytes(b"x")
+    monkeypatch.setenv("FACEMOTION_YUNET_MODEL", str(from_env))
+    assert find_yunet_model() == from_env
+    explicit = tmp_path / "explicit.onnx"
+    explicit.write_bytes(b"x")
+    assert find_yunet_model(explicit) == explicit
+
+
+def test_download_checks_the_hash_and_leaves_nothing_behind_on_mismatch(tmp_path: Path) -> None:
+    source = tmp_path / "source.onnx"
+    source.write_bytes(b"definitely not yunet")
+    dest = tmp_path / "out" / YUNET_FILENAME
+    with pytest.raises(ModelError, match="SHA-256"):
+        download_yunet(dest, url=source.as_uri())
+    assert list(dest.parent.iterdir()) == []
+    assert download_yunet(dest.parent, url=source.as_uri(), sha256=sha256_of(source)) == dest  # a folder works
+    assert dest.read_bytes() == source.read_bytes()
+
+
+def test_download_reports_network_errors(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="could not download"):
+        download_yunet(tmp_path / "y.onnx", url=(tmp_path / "nowhere.onnx").as_uri())
+
+
+@pytest.mark.integration
+def test_download_into_the_cache_and_keep_a_good_copy(yunet_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    monkeypatch.setenv("FACEMOTION_CACHE", str(tmp_path))
+    assert sha256_of(yunet_path) == YUNET_SHA256
+    path = download_yunet(url=yunet_path.as_uri())
+    assert path == cached_yunet_path() and sha256_of(path) == YUNET_SHA256
+    # A good copy is kept without touching the network (this URL would fail).
+    assert download_yunet(url=(tmp_path / "nowhere").as_uri()) == path

@@ -1,0 +1,52 @@
+"""Importing facemotion and its inference path must stay cheap and side-effect free: no torch, no warnings, no
+files written (kornia's tests/test_import.py, in a fresh interpreter so nothing earlier hides an import)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MODULES = ["facemotion", "facemotion.inference", "facemotion.faces", "facemotion.data", "facemotion.cli.main",
+           "facemotion.cli.commands", "facemotion.cli.predict", "facemotion.inference.recognizer",
+           "facemotion.inference.images", "facemotion.inference.annotate", "facemotion.types", "facemotion.paths",
+           "facemotion.evaluation"]
+
+
+def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+           "FACEMOTION_CACHE": str(home / "cache")}
+    return subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, cwd=home,
+                          env=env, timeout=120)
+
+
+def test_inference_path_imports_no_torch_warns_nothing_and_writes_nothing(tmp_path: Path) -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "import facemotion\n"
+        "facemotion.Recognizer, facemotion.FaceResult, facemotion.ImageResult, facemotion.Box\n"
+        "from facemotion import Recognizer, FaceResult\n"
+        "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('torch')][:5]\n"
+    )
+    proc = run_python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert list((tmp_path / "home").iterdir()) == []
+
+
+def test_bare_import_is_cheap(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "import facemotion\n"
+        "heavy = [m for m in ('torch', 'cv2', 'onnxruntime', 'numpy', 'PIL') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert sorted(facemotion.__all__) == sorted(set(facemotion.__all__))\n"
+        "assert callable(facemotion.Recognizer) and 'cv2' in sys.modules\n"
+    )
+    proc = run_python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
