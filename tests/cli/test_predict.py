@@ -173,3 +173,18 @@ def test_shared_photos_end_to_end_without_torch(media_dir: Path, yunet_path: Pat
     assert proc.returncode == 0, proc.stderr
     faces = [len(json.loads(line)["faces"]) for line in proc.stdout.splitlines()]
     assert faces[0] == 1 and faces[1] == 0 and faces[2] >= 5
+
+
+def test_demo_runs_the_shipped_model_on_the_astronaut(app: typer.Typer) -> None:
+    """The README's first command: the packaged model on scikit-image's astronaut, one smiling face."""
+    pytest.importorskip("skimage")
+    code, records, _ = run(app, "predict", "--demo", "--detector", "haar")
+    assert code == 0 and len(records) == 1
+    (face,) = records[0]["faces"]
+    assert face["emotion"] == "happy"
+    assert abs(sum(face["probabilities"].values()) - 1) < 1e-4
+
+
+def test_no_input_is_a_clear_error(app: typer.Typer) -> None:
+    code, _, output = run(app, "predict")
+    assert code == 2 and "--demo" in output

@@ -65,9 +65,15 @@ def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_pat
     assert np.abs(onnx_probs - torch_probs).max() < 1e-4
     np.testing.assert_allclose(onnx_probs.sum(axis=1), 1, atol=1e-5)
 
-    result = runner.invoke(app, ["evaluate", "--weights", str(out), "--data", str(data), "--split", "test", "--card"])
+    card_path = out.with_suffix(".json")
+    result = runner.invoke(app, ["evaluate", "--weights", str(out), "--data", str(data), "--split", "test",
+                                 "--card", str(card_path)])
     assert result.exit_code == 0, result.output
-    assert "test" in json.loads(out.with_suffix(".json").read_text())["metrics"]
+    result = runner.invoke(app, ["evaluate", "--weights", str(run / "best.pt"), "--data", str(data), "--split",
+                                 "test", "--card", str(card_path), "--card-key", "test_uncalibrated"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(card_path.read_text())["metrics"]
+    assert metrics["test"]["accuracy"] == pytest.approx(metrics["test_uncalibrated"]["accuracy"])
 
 
 def test_user_errors_exit_cleanly(tmp_path: Path) -> None:

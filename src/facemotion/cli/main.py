@@ -114,7 +114,9 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, help="Folder for report.json, report.md and confusion.png."),
     tta: str = typer.Option("none", help="Test-time augmentation outside the model: none, flip or tencrop."),
     limit: int = typer.Option(0, min=0, help="Score only the first N images of the split (0 = all)."),
-    card: bool = typer.Option(False, help="Record the metrics in the model card beside an .onnx file."),
+    card: Optional[Path] = typer.Option(None, help="Record the metrics in this model card (.json) under --card-key."),
+    card_key: Optional[str] = typer.Option(None, help="Key under the card's metrics (default: the split, plus the "
+                                                      "TTA mode when there is one)."),
 ) -> None:
     """Score a model on a FER2013 split: accuracy, macro-F1, per-class F1, ECE and the confusion matrix."""
     from facemotion.evaluation import evaluate as run_evaluation
@@ -133,16 +135,14 @@ def evaluate(
     if out is not None:
         paths = write_report(report, out)
         typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
-    if card:
-        from facemotion.inference.weights import resolve_model
-
-        card_path = resolve_model(weights).with_suffix(".json")
-        if not card_path.is_file():
-            _fail(f"{card_path}: no model card to update")
-        content = json.loads(card_path.read_text())
-        content.setdefault("metrics", {})[f"{split}{'_' + tta if tta != 'none' else ''}"] = report.to_dict()
-        card_path.write_text(json.dumps(content, indent=2) + "\n")
-        typer.echo(f"updated {card_path}")
+    if card is not None:
+        if not card.is_file():
+            _fail(f"{card}: no model card to update")
+        content = json.loads(card.read_text())
+        key = card_key or f"{split}{'_' + tta if tta != 'none' else ''}"
+        content.setdefault("metrics", {})[key] = report.to_dict()
+        card.write_text(json.dumps(content, indent=2) + "\n")
+        typer.echo(f"updated {card} (metrics.{key})")
 
 
 @app.command()
