@@ -45,6 +45,10 @@ def git_commit(path: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+# Settings that `facemotion train` does not take as options (their defaults hold) or that are spelled out already.
+_NOT_ON_COMMAND_LINE = frozenset({"data", "out", "model_kwargs", "momentum", "bf16", "channels_last", "eval_batch_size"})
+
+
 def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
     run_dir = weights.parent
     summary: dict[str, Any] = {"config": info.get("config"), "selected_epoch": info.get("epoch"),
@@ -59,8 +63,10 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
         summary["epochs_run"] = int(rows[-1]["epoch"])
         summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
     cfg = info.get("config") or {}
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in cfg.items()
-                     if k not in ("data", "out", "model_kwargs") and not isinstance(v, bool))
+    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE},
+                **cfg.get("model_kwargs", {})}
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
+                     else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in settings.items())
     summary["command"] = f"facemotion train --data {cfg.get('data')} --out {cfg.get('out')} {flags}".strip()
     return summary
 
