@@ -46,6 +46,13 @@ def test_face_result_without_score_or_landmarks_and_top_k() -> None:
     assert plain.top_k(2) == [("happy", 0.7), ("sad", 0.1)]
 
 
+def test_to_dict_lists_top_k_only_when_asked() -> None:
+    assert "top_k" not in face().to_dict() and "top_k" not in face().to_dict(top_k=1)
+    assert face().to_dict(top_k=2)["top_k"] == [{"emotion": "happy", "probability": 0.7},
+                                                 {"emotion": "sad", "probability": 0.1}]
+    assert {k: v for k, v in face().to_dict(top_k=3).items() if k != "top_k"} == face().to_dict()
+
+
 @pytest.mark.parametrize("probs", [[0.5] * 6, {"happy": 1.0}, [float("nan")] * 7])
 def test_bad_probabilities(probs: object) -> None:
     with pytest.raises(ValueError):

@@ -179,10 +179,12 @@ class FaceResult:
         """The ``k`` most probable emotions with their probabilities, most probable first."""
         return sorted(self.probabilities.items(), key=lambda item: -item[1])[:max(k, 0)]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form: ``box``, ``detection_score``, ``landmarks``, ``emotion``, ``confidence``, ``probabilities``.
+    def to_dict(self, top_k: int = 1) -> dict[str, Any]:
+        """The JSON form: ``box``, ``detection_score``, ``landmarks``, ``emotion``, ``confidence``, ``probabilities``,
+        and with ``top_k > 1`` also ``top_k``: the ``top_k`` most probable ``{"emotion", "probability"}``, best first
+        (one definition for the CLI's JSON lines and the HTTP service).
         """
-        return {
+        record = {
             "box": self.box.to_dict(),
             "detection_score": None if self.detection_score is None else round(float(self.detection_score), 4),
             "landmarks": None if self.landmarks is None else self.landmarks.to_dict(),
@@ -190,6 +192,9 @@ class FaceResult:
             "confidence": round(self.confidence, 6),
             "probabilities": {e: round(p, 6) for e, p in self.probabilities.items()},
         }
+        if top_k > 1:
+            record["top_k"] = [{"emotion": e, "probability": round(p, 6)} for e, p in self.top_k(top_k)]
+        return record
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from typing import Callable
 
 import typer
 
-from facemotion.cli import predict
+from facemotion.cli import predict, serve, video
 
 __all__ = ["REGISTRARS"]
 
-REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register]
+REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register, video.register, serve.register]

@@ -118,13 +118,6 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _face_json(face: Any, top_k: int) -> dict[str, Any]:
-    record = face.to_dict()
-    if top_k > 1:
-        record["top_k"] = [{"emotion": e, "probability": round(p, 6)} for e, p in face.top_k(top_k)]
-    return record
-
-
 def _csv_rows(result: ImageResult) -> Iterator[list[Any]]:
     from facemotion.labels import EMOTIONS
 
@@ -275,7 +268,7 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
                 writer.writerows(_csv_rows(result))
             else:
                 record = result.to_dict()
-                record["faces"] = [_face_json(face, top_k) for face in result.faces]
+                record["faces"] = [face.to_dict(top_k=top_k) for face in result.faces]
                 out.write(json.dumps(record) + "\n")
             out.flush()
     return failed

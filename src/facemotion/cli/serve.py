@@ -1,0 +1,83 @@
+"""``facemotion serve``: the HTTP service and its web page, on uvicorn.
+
+The model and detector are loaded before the port opens, so a wrong ``--model`` fails here with exit code 2
+instead of a server that answers 503 forever. FastAPI and uvicorn are imported inside the command (serve extra).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["register", "serve", "SERVE_HELP"]
+
+SERVE_HELP = """Serve emotions over HTTP: POST /v1/predict, a web page at /, the OpenAPI page at /docs.
+
+Examples:
+
+  facemotion serve                                   # http://127.0.0.1:8000 : open it in a browser
+
+  curl -F image=@photo.jpg http://127.0.0.1:8000/v1/predict
+
+  curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg' 'http://127.0.0.1:8000/v1/predict?top_k=3'
+
+  FACEMOTION_API_KEY=secret facemotion serve --host 0.0.0.0 --cors https://example.org
+
+Every option may also be set by a FACEMOTION_* environment variable (FACEMOTION_WORKERS, FACEMOTION_MAX_QUEUE,
+FACEMOTION_API_KEY, ...); an option given here wins. Prefer FACEMOTION_API_KEY to --api-key, which other users of
+the machine can read in the process list."""
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; 0.0.0.0 for every interface."),
+    port: int = typer.Option(8000, min=0, max=65535, help="Port to listen on (0: any free port)."),
+    workers: Optional[int] = typer.Option(None, min=1, help="Inference threads, images processed at once "
+                                                            "[default: cores, at most 4]."),
+    max_queue: Optional[int] = typer.Option(None, min=0, help="Requests that may wait for a worker; beyond, 503 "
+                                                              "[default: 16]."),
+    api_key: Optional[str] = typer.Option(None, help="Require this key on /v1/* (X-API-Key or Bearer)."),
+    cors: Optional[list[str]] = typer.Option(None, help="Allow browser calls from this origin (repeat; '*' for "
+                                                        "any)."),
+    max_upload_mb: Optional[float] = typer.Option(None, min=0.001, help="Largest upload in MiB [default: 20]."),
+    max_pixels: Optional[int] = typer.Option(None, min=1, help="Largest image in pixels [default: 50,000,000]."),
+    timeout: Optional[float] = typer.Option(None, min=0.001, help="Seconds one request may take [default: 30]."),
+    model: Optional[str] = typer.Option(None, help="Classifier: default, fast, or a path to an .onnx file."),
+    detector: Optional[str] = typer.Option(None, help="auto (YuNet if installed, else Haar), yunet, haar or none."),
+    detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
+                                                             "else the cache)."),
+    log_level: str = typer.Option("info", help="uvicorn's log level: critical, error, warning, info, debug."),
+) -> None:
+    """Serve emotions over HTTP (the help shown is SERVE_HELP)."""
+    from facemotion.cli.main import _fail, _setup_logging
+    from facemotion.errors import FacemotionError
+
+    _setup_logging(log_level == "debug")
+    try:
+        import uvicorn
+
+        from facemotion.serving.app import create_app
+        from facemotion.serving.recognizers import build_recognizer
+        from facemotion.serving.settings import ServeSettings
+    except ImportError as exc:
+        _fail(f"serve needs the serve extra ({exc.name} is missing): pip install 'facemotion[serve]'")
+    try:
+        max_upload = None if max_upload_mb is None else int(max_upload_mb * 2**20)
+        settings = ServeSettings.from_env(
+            workers=workers, max_queue=max_queue, api_key=api_key, cors_origins=tuple(cors) if cors else None,
+            max_upload_bytes=max_upload, max_pixels=max_pixels, timeout_s=timeout, model=model, detector=detector,
+            detector_model=None if detector_model is None else str(detector_model))
+        recognizer = build_recognizer(settings)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    typer.echo(f"facemotion: {recognizer!r}; {settings.workers} workers, {settings.capacity} requests at most"
+               f"{', API key required' if settings.api_key else ''}", err=True)
+    app = create_app(recognizer, settings=settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False,
+                timeout_graceful_shutdown=max(1, int(settings.timeout_s)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``facemotion`` app."""
+    app.command("serve", help=SERVE_HELP)(serve)

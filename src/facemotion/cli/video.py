@@ -1,0 +1,290 @@
+"""``facemotion video`` (a recorded file) and ``facemotion webcam`` (a camera or stream): emotions over time.
+
+Only typer is imported at module level; NumPy, OpenCV, ONNX Runtime and matplotlib load inside the commands, and
+torch never does. Both commands share one option set and one run function, so they write the same CSV, video, plot
+and summary.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import deque
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from facemotion.video import VideoSource, VideoSummary
+
+__all__ = ["register", "video", "webcam"]
+
+VIDEO_HELP = """Follow every face through a video and tell its emotion over time.
+
+Examples:
+
+  facemotion video interview.mp4 --csv emotions.csv --plot timeline.png
+
+  facemotion video lecture.mp4 --every 5 --start 1:30 --end 12:00 --out annotated.mp4
+
+  facemotion video session.avi --detector haar --model fast --no-smooth --csv - > rows.csv
+
+CSV: one row per processed frame and face (frame, time_s, track, x, y, w, h, detection_score, emotion, """ \
+    """confidence, the 7 smoothed probabilities, raw_emotion, the 7 raw probabilities); a frame without a face """ \
+    """gets one row.
+
+Exit code: 0 done; 1 the video cannot be read; 2 a bad option or model; 130 interrupted (what was processed """ \
+    """is written)."""
+
+WEBCAM_HELP = """Live emotions from a camera or stream: an annotated window, or --headless data.
+
+Examples:
+
+  facemotion webcam          # camera 0 in a window; q stops
+
+  facemotion webcam --camera 1 --csv live.csv --out live.mp4
+
+  facemotion webcam --headless --camera rtsp://host/stream --duration 60 --plot timeline.png
+
+--headless writes the CSV rows to stdout unless --csv is given. q, Esc or Ctrl-C stops cleanly: the CSV """ \
+    """(flushed every frame), video, plot and summary keep what was recorded.
+
+Exit code: 0 done or stopped; 1 the camera or stream cannot be opened; 2 a bad option or model."""
+
+# Options shared by both commands (typer reads each from the function's signature, so one object serves both).
+_CSV = typer.Option(None, "--csv", help="CSV, one row per processed frame and face; '-' for stdout.")
+_OUT = typer.Option(None, "--out", help="Annotated copy of the video (.mp4, .mov, .mkv or .avi).")
+_PLOT = typer.Option(None, "--plot", help="Emotion timeline, one panel per face (.png, .svg, .pdf; plot extra).")
+_SUMMARY = typer.Option(None, "--summary", help="Also write the summary as JSON to this file.")
+_EVERY = typer.Option(1, "--every", min=1, help="Process every Nth frame (the annotated video keeps them all).")
+_MODEL = typer.Option("default", help="Classifier: default, fast, or a path to an .onnx file.")
+_DETECTOR = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet or haar.")
+_DETECTOR_MODEL = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, else the cache).")
+_MIN_FACE = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels.")
+_SCORE = typer.Option(0.6, min=0.0, max=1.0, help="Minimum YuNet detection score.")
+_MAX_FACES = typer.Option(None, min=1, help="Keep at most this many faces per frame, best first.")
+_MARGIN = typer.Option(None, min=0.0, max=1.0, help="Crop margin, fraction of the face box (default: measured).")
+_ALIGN = typer.Option(True, help="Rotate faces upright from the eye landmarks (YuNet).")
+_SMOOTH = typer.Option(True, "--smooth/--no-smooth", help="Smooth each face's probabilities over time.")
+_WINDOW = typer.Option(0.5, "--smooth-window", min=0.01, help="Smoothing window in seconds (EMA, pandas span).")
+_IOU = typer.Option(0.3, "--iou", min=0.01, max=1.0, help="Least box overlap for a face to keep its track id.")
+_TIMEOUT = typer.Option(1.0, "--track-timeout", min=0.0, help="Seconds a lost face keeps its track id.")
+_RESCAN = typer.Option(0.5, "--rescan", min=0.0, help="Seconds between whole-frame face searches while faces are "
+                       "tracked; in between only around them (faster). 0: every frame whole.")
+_TOP_K = typer.Option(1, min=1, max=7, help="Emotions listed per face on the annotated video / window.")
+_THREADS = typer.Option(1, min=0, help="ONNX Runtime threads (0 = its default). 1 is fastest for video: frames "
+                        "come one by one, and more threads contend with decoding and detection.")
+_PROGRESS = typer.Option(True, help="Show a progress bar with the current frames/s (on a terminal).")
+_VERBOSE = typer.Option(False, "--verbose", "-v", help="Say which detector runs, and more.")
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr (rich comes with typer): processed frames, the current frames/s (over the last
+    two seconds, so a slow stretch shows), and the time left."""
+
+    WINDOW = 2.0
+
+    def __init__(self, total: Optional[int], label: str, enabled: bool) -> None:
+        self._bar: Any = None
+        self._recent: deque[tuple[float, int]] = deque()
+        if not enabled or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[fps]:>6.1f} frames/s"), TimeElapsedColumn(),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._task = self._bar.add_task(Path(label).name or label, total=total, fps=0.0)
+        self._bar.start()
+
+    def update(self, _result: Any, summary: VideoSummary) -> None:
+        if self._bar is None:
+            return
+        now = time.perf_counter()
+        self._recent.append((now, summary.frames))
+        while len(self._recent) > 2 and now - self._recent[0][0] > self.WINDOW:
+            self._recent.popleft()
+        (t0, n0), (t1, n1) = self._recent[0], self._recent[-1]
+        fps = (n1 - n0) / (t1 - t0) if t1 > t0 else summary.processing_fps
+        self._bar.update(self._task, completed=summary.frames, fps=fps)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _summary_lines(summary: VideoSummary, source: VideoSource, every: int) -> list[str]:
+    span = ""
+    if summary.first_time is not None:
+        span = f", {summary.first_time:.1f}-{summary.last_time:.1f} s"
+    of = f" of {source.frame_count}" if source.frame_count else ""
+    step = f"1 in {every}{of}" if every > 1 else f"every frame{of}"
+    tracks = f"{len(summary.tracks)} track" + ("" if len(summary.tracks) == 1 else "s")
+    lines = [f"{source.name}: {summary.frames} frames processed ({step}{span}), {summary.frames_with_faces} with a "
+             f"face, {summary.faces} faces, {tracks}, {summary.processing_fps:.1f} frames/s"
+             + (" (stopped early)" if summary.interrupted else "")]
+    main = summary.main_tracks()
+    for track in main:
+        emotion, mean = track.dominant()
+        counts = ", ".join(f"{e} {n}" for e, n in track.labels.most_common(3))
+        lines.append(f"  track #{track.track_id}: {track.frames} frames, {track.first_time:.1f}-{track.last_time:.1f}"
+                     f" s, mostly {emotion} (mean {mean:.2f}); labels: {counts}")
+    short = len(summary.tracks) - len(main)
+    if short:
+        lines.append(f"  {short} short tracks (under 10 % of the frames: brief or false detections; see the CSV)")
+    return lines
+
+
+def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], end: Optional[str],
+         duration: Optional[float], csv: Optional[Path], out: Optional[Path], plot: Optional[Path],
+         summary_path: Optional[Path], every: int, recognizer_args: dict[str, Any], smooth: bool,
+         smooth_window: float, iou: float, track_timeout: float, rescan: float, top_k: int, progress: bool,
+         verbose: bool) -> None:
+    """Everything both commands do: check the options, open the source, run the loop, write and print the results."""
+    from facemotion.cli.main import _fail, _setup_logging
+    from facemotion.errors import FacemotionError, VideoError
+
+    _setup_logging(verbose)
+    code = 0
+    try:
+        import cv2
+
+        from facemotion.inference.recognizer import Recognizer
+        from facemotion.video import (
+            AnnotatedVideoWriter,
+            CsvWriter,
+            PreviewWindow,
+            VideoAnalyzer,
+            VideoSource,
+            check_plot_target,
+            parse_timestamp,
+            plot_timeline,
+            run_video,
+        )
+
+        if not verbose:
+            # OpenCV's own errors and warnings repeat ours in C++ terms; -v shows them
+            cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
+        if plot is not None:
+            check_plot_target(plot)
+        for path in (plot, summary_path):  # fail now rather than after a long run
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+        if recognizer_args["detector"] == "none":
+            _fail("--detector none takes each frame as one face; it makes no sense for video")
+        begin = parse_timestamp(start, name="--start") or 0.0
+        stop = duration if live else parse_timestamp(end, name="--end")
+        recognizer = Recognizer(**recognizer_args)
+        analyzer = VideoAnalyzer(recognizer, smooth_window=smooth_window if smooth else None, iou_threshold=iou,
+                                 track_timeout=track_timeout, rescan=rescan)
+        with ExitStack() as stack:
+            window = None
+            if live and not headless:  # first: without a GUI, say so before opening the camera
+                window = PreviewWindow(f"facemotion: {source_arg} (q to stop)", top_k=top_k)
+                stack.callback(window.close)
+            source = VideoSource(source_arg, start=begin, end=stop)
+            stack.callback(source.close)
+            to_stdout = (csv is not None and str(csv) == "-") or (live and headless and csv is None)
+            writer = None
+            if to_stdout or csv is not None:
+                writer = CsvWriter(sys.stdout if to_stdout or csv is None else csv)
+                stack.callback(writer.close)
+            annotated = None
+            if out is not None:
+                annotated = AnnotatedVideoWriter(out, fps=source.fps or 30.0, size=(source.width, source.height),
+                                                 top_k=top_k)
+                stack.callback(annotated.close)
+            bar = _ProgressBar(source.expected_frames(every), source.name, progress and window is None)
+            stack.callback(bar.close)
+            summary = run_video(source, analyzer, every=every, csv=writer, video=annotated, window=window,
+                                on_result=bar.update)
+        report = typer.echo if not to_stdout else (lambda line: typer.echo(line, err=True))
+        for line in _summary_lines(summary, source, every):
+            report(line)
+        written = [str(p) for p in (csv if not to_stdout else None, out) if p is not None]
+        if plot is not None:
+            written.append(str(plot_timeline(summary, plot)))
+        if summary_path is not None:
+            summary_path.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+            written.append(str(summary_path))
+        if written:
+            report(f"wrote {', '.join(written)}")
+        if summary.interrupted and not live:
+            code = 130
+    except VideoError as exc:
+        _fail(str(exc), code=1)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    except KeyboardInterrupt:  # during setup; the frame loop handles its own
+        _fail("interrupted", code=130)
+    if code:
+        raise typer.Exit(code)
+
+
+def video(
+    input: str = typer.Argument(..., help="Video file (anything OpenCV/FFmpeg reads: mp4, mov, avi, mkv, webm...)."),
+    csv: Optional[Path] = _CSV, out: Optional[Path] = _OUT, plot: Optional[Path] = _PLOT,
+    summary: Optional[Path] = _SUMMARY, every: int = _EVERY,
+    start: Optional[str] = typer.Option(None, help="Start at this time: seconds (90.5) or [hh:]mm:ss (1:30)."),
+    end: Optional[str] = typer.Option(None, help="Stop after this time, same forms as --start."),
+    model: str = _MODEL, detector: str = _DETECTOR, detector_model: Optional[Path] = _DETECTOR_MODEL,
+    min_face_size: int = _MIN_FACE, score_threshold: float = _SCORE, max_faces: Optional[int] = _MAX_FACES,
+    margin: Optional[float] = _MARGIN, align: bool = _ALIGN, smooth: bool = _SMOOTH, smooth_window: float = _WINDOW,
+    iou: float = _IOU, track_timeout: float = _TIMEOUT, rescan: float = _RESCAN, top_k: int = _TOP_K,
+    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
+) -> None:
+    """Follow every face through a video and tell its emotion over time (the help shown is VIDEO_HELP)."""
+    from facemotion.video import parse_source
+
+    if not isinstance(parse_source(input), Path):
+        from facemotion.cli.main import _fail
+
+        _fail(f"{input!r} is a camera or a stream: use `facemotion webcam --camera {input}`")
+    _run(input, live=False, headless=True, start=start, end=end, duration=None, csv=csv, out=out, plot=plot,
+         summary_path=summary, every=every,
+         recognizer_args=dict(model=model, detector=detector, detector_model=detector_model,
+                              min_face_size=min_face_size, score_threshold=score_threshold, max_faces=max_faces,
+                              margin=margin, align=align, threads=threads),
+         smooth=smooth, smooth_window=smooth_window, iou=iou, track_timeout=track_timeout, rescan=rescan,
+         top_k=top_k, progress=progress, verbose=verbose)
+
+
+def webcam(
+    camera: str = typer.Option("0", help="Camera index (0, 1...), a stream URL (rtsp://, http://) or a file."),
+    headless: bool = typer.Option(False, "--headless", help="No window: CSV rows to stdout (or --csv), and files."),
+    duration: Optional[float] = typer.Option(None, min=0.1, help="Stop after this many seconds."),
+    csv: Optional[Path] = _CSV, out: Optional[Path] = _OUT, plot: Optional[Path] = _PLOT,
+    summary: Optional[Path] = _SUMMARY, every: int = _EVERY,
+    model: str = _MODEL, detector: str = _DETECTOR, detector_model: Optional[Path] = _DETECTOR_MODEL,
+    min_face_size: int = _MIN_FACE, score_threshold: float = _SCORE, max_faces: Optional[int] = _MAX_FACES,
+    margin: Optional[float] = _MARGIN, align: bool = _ALIGN, smooth: bool = _SMOOTH, smooth_window: float = _WINDOW,
+    iou: float = _IOU, track_timeout: float = _TIMEOUT, rescan: float = _RESCAN, top_k: int = _TOP_K,
+    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
+) -> None:
+    """Live emotions from a camera or stream (the help shown is WEBCAM_HELP)."""
+    _run(camera, live=True, headless=headless, start=None, end=None, duration=duration, csv=csv, out=out, plot=plot,
+         summary_path=summary, every=every,
+         recognizer_args=dict(model=model, detector=detector, detector_model=detector_model,
+                              min_face_size=min_face_size, score_threshold=score_threshold, max_faces=max_faces,
+                              margin=margin, align=align, threads=threads),
+         smooth=smooth, smooth_window=smooth_window, iou=iou, track_timeout=track_timeout, rescan=rescan,
+         top_k=top_k, progress=progress, verbose=verbose)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``video`` and ``webcam`` to the ``facemotion`` app."""
+    app.command("video", help=VIDEO_HELP, no_args_is_help=True)(video)
+    app.command("webcam", help=WEBCAM_HELP)(webcam)

@@ -1,0 +1,124 @@
+"""Pydantic models of the service's JSON, for the OpenAPI page and for clients that generate code from it.
+
+They describe, and do not produce, the response: the body is :meth:`facemotion.types.ImageResult.to_dict` (the same
+JSON as ``Recognizer.predict`` and ``facemotion predict``) plus ``model``, ``detector`` and ``timing_ms``. Every model
+forbids extra keys, so the tests that validate real responses against them fail as soon as ``to_dict`` and these
+models drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from facemotion.labels import EMOTIONS
+
+__all__ = ["BoxModel", "LandmarksModel", "Probabilities", "TopKEntry", "FaceModel", "Timing", "PredictResponse",
+           "ErrorResponse", "HealthResponse", "ReadyResponse"]
+
+_STRICT = ConfigDict(extra="forbid")
+
+Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]  # the seven labels, from the one list
+
+
+class BoxModel(BaseModel):
+    """A face box in pixels of the upright image: top-left corner, width, height."""
+
+    model_config = _STRICT
+    x: int
+    y: int
+    w: int = Field(ge=0)
+    h: int = Field(ge=0)
+
+
+class LandmarksModel(BaseModel):
+    """YuNet's five points ``[x, y]``; "right"/"left" are the person's own sides."""
+
+    model_config = _STRICT
+    right_eye: tuple[float, float]
+    left_eye: tuple[float, float]
+    nose: tuple[float, float]
+    mouth_right: tuple[float, float]
+    mouth_left: tuple[float, float]
+
+
+_PROBABILITY_FIELDS: dict[str, Any] = {name: (float, Field(ge=0.0, le=1.0)) for name in EMOTIONS}
+Probabilities = create_model(
+    "Probabilities",
+    __config__=_STRICT,
+    __doc__="The probability of each of the seven FER2013 emotions, in label order; they sum to 1.",
+    **_PROBABILITY_FIELDS,
+)
+
+
+class TopKEntry(BaseModel):
+    """One of the ``top_k`` most probable emotions."""
+
+    model_config = _STRICT
+    emotion: Emotion
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class FaceModel(BaseModel):
+    """One face: :meth:`facemotion.types.FaceResult.to_dict`."""
+
+    model_config = _STRICT
+    box: BoxModel
+    detection_score: float | None = Field(description="YuNet's confidence in [0, 1]; null for haar, none")
+    landmarks: LandmarksModel | None = Field(description="null unless the detector gives landmarks (YuNet)")
+    emotion: Emotion = Field(description="the most probable emotion")
+    confidence: float = Field(ge=0.0, le=1.0, description="its probability")
+    probabilities: Probabilities  # type: ignore[valid-type]
+    top_k: list[TopKEntry] | None = Field(
+        default=None, description="the top_k most probable emotions, best first; present only when top_k > 1")
+
+
+class Timing(BaseModel):
+    """Where the time of the request went, in milliseconds."""
+
+    model_config = _STRICT
+    queue: float = Field(description="admitted, waiting for a worker thread")
+    decode: float = Field(description="decoding the image")
+    inference: float = Field(description="detection, alignment and classification")
+    total: float = Field(description="from admission to the response, upload included")
+
+
+class PredictResponse(BaseModel):
+    """The faces of one image, best detection first; ``faces`` is ``[]`` when there is none."""
+
+    model_config = _STRICT
+    path: str | None = Field(description="the uploaded file's name when the client gave one, else null")
+    width: int = Field(description="image width in pixels, after EXIF rotation")
+    height: int = Field(description="image height in pixels, after EXIF rotation")
+    faces: list[FaceModel]
+    error: None = Field(default=None, description="always null here; errors answer with an error status")
+    model: str = Field(description="the classifier used")
+    detector: str = Field(description="the face detector used (auto resolved to yunet or haar)")
+    timing_ms: Timing
+
+
+class ErrorResponse(BaseModel):
+    """Every error, whatever its status: one sentence saying what was wrong."""
+
+    model_config = _STRICT
+    error: str
+
+
+class HealthResponse(BaseModel):
+    """The process is up and answering."""
+
+    model_config = _STRICT
+    status: Literal["ok"]
+
+
+class ReadyResponse(BaseModel):
+    """The start-up model and detector are loaded: requests will be served."""
+
+    model_config = _STRICT
+    status: Literal["ready"]
+    model: str
+    detector: str
+    workers: int
+    capacity: int
+    in_flight: int

@@ -1,0 +1,126 @@
+"""Where per-frame results go: a CSV flushed frame by frame, and an annotated copy of the video.
+
+The CSV is flushed after every frame so that a run cut short (Ctrl-C, a camera unplugged, a crash) keeps every row
+written so far. The annotated video is drawn with :func:`facemotion.inference.annotate.annotate`, the same drawing
+as ``facemotion predict --annotate``. Output problems (an unknown suffix, a folder that cannot be written) are
+:class:`FacemotionError`, a usage error; :class:`VideoError` is kept for input that cannot be read.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, TextIO
+
+import cv2
+import numpy as np
+
+from facemotion.errors import FacemotionError
+from facemotion.inference.annotate import annotate
+from facemotion.labels import EMOTIONS
+from facemotion.video.results import FrameResult
+
+__all__ = ["CSV_COLUMNS", "VIDEO_SUFFIXES", "CsvWriter", "AnnotatedVideoWriter", "annotate_frame", "csv_rows"]
+
+CSV_COLUMNS: tuple[str, ...] = ("frame", "time_s", "track", "x", "y", "w", "h", "detection_score", "emotion",
+                                "confidence", *EMOTIONS, "raw_emotion", *(f"raw_{e}" for e in EMOTIONS))
+"""One row per processed frame and face; a frame without a face gets one row with only ``frame`` and ``time_s``."""
+
+VIDEO_SUFFIXES: dict[str, str] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
+"""Output container -> the codec OpenCV's bundled FFmpeg writes without extra libraries (no H.264 in the wheel)."""
+
+
+def annotate_frame(image: np.ndarray, result: FrameResult | None, *, top_k: int = 1) -> np.ndarray:
+    """``image`` with ``result``'s faces boxed and labelled ``#track emotion confidence`` (a copy), or ``image``
+    itself when there is nothing to draw."""
+    if result is None or not result.faces:
+        return image
+    return annotate(image, [t.face for t in result.faces], top_k=top_k,
+                    titles=[f"#{t.track_id}" for t in result.faces])
+
+
+def csv_rows(result: FrameResult) -> list[list[Any]]:
+    """The CSV rows of one frame, in :data:`CSV_COLUMNS` order."""
+    time = round(result.time, 4)
+    if not result.faces:
+        return [[result.index, time] + [""] * (len(CSV_COLUMNS) - 2)]
+    rows = []
+    for tracked in result.faces:
+        face, raw = tracked.face.to_dict(), tracked.raw.to_dict()
+        score = "" if face["detection_score"] is None else face["detection_score"]
+        rows.append([result.index, time, tracked.track_id, *tracked.face.box.to_tuple(), score, face["emotion"],
+                     face["confidence"], *(face["probabilities"][e] for e in EMOTIONS), raw["emotion"],
+                     *(raw["probabilities"][e] for e in EMOTIONS)])
+    return rows
+
+
+class CsvWriter:
+    """Writes :data:`CSV_COLUMNS` rows to a file (created with its folder) or an open text stream (stdout)."""
+
+    def __init__(self, target: Path | TextIO) -> None:
+        if isinstance(target, Path):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._handle: TextIO = target.open("w", newline="")
+            except OSError as exc:
+                raise FacemotionError(f"{target}: cannot write the CSV ({exc.strerror or exc})") from exc
+            self._owned = True
+        else:
+            self._handle, self._owned = target, False
+        self.name = str(target) if isinstance(target, Path) else getattr(target, "name", "<stream>")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(CSV_COLUMNS)
+        self._handle.flush()
+
+    def write(self, result: FrameResult) -> None:
+        """Append one frame's rows and flush them to the OS, so they survive an interrupted run."""
+        self._writer.writerows(csv_rows(result))
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._owned and not self._handle.closed:
+            self._handle.close()
+
+
+class AnnotatedVideoWriter:
+    """An annotated copy of the video: every frame, boxed and labelled with ``#track emotion confidence``.
+
+    Args:
+        path: ``.mp4``/``.m4v``/``.mov``/``.mkv`` (MPEG-4 Part 2) or ``.avi`` (Motion JPEG); its folder is created.
+        fps: frames per second of the output; pass the source's so it plays at the original speed.
+        size: ``(width, height)`` of the frames; other sizes are resized to it.
+    """
+
+    def __init__(self, path: Path, *, fps: float, size: tuple[int, int], top_k: int = 1) -> None:
+        fourcc = VIDEO_SUFFIXES.get(path.suffix.lower())
+        if fourcc is None:
+            raise FacemotionError(f"{path}: the annotated video must end in {', '.join(VIDEO_SUFFIXES)}")
+        if fps <= 0 or min(size) <= 0:
+            raise FacemotionError(f"{path}: cannot write a video at {fps} fps of size {size}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FacemotionError(f"{path}: cannot create its folder ({exc.strerror or exc})") from exc
+        self.path, self.size, self.top_k = path, size, top_k
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), float(fps), size)
+        if not writer.isOpened():
+            raise FacemotionError(f"{path}: OpenCV cannot write a {fourcc} video here (folder not writable, or the "
+                             f"codec is missing from this build)")
+        self._writer: cv2.VideoWriter | None = writer
+        self.frames = 0
+
+    def write(self, image: np.ndarray, result: FrameResult | None) -> None:
+        """Draw ``result``'s faces (the latest processed frame's, when this one was skipped) on ``image`` and add it."""
+        image = annotate_frame(image, result, top_k=self.top_k)
+        if (image.shape[1], image.shape[0]) != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+        if self._writer is None:
+            raise FacemotionError(f"{self.path}: the annotated video is already closed")
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file (writes the index an MP4 needs to be readable)."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
