@@ -23,6 +23,14 @@ def run_python(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
                           env=env, timeout=120)
 
 
+def assert_clean_import(code: str, tmp_path: Path) -> None:
+    """Run ``code`` in a fresh interpreter with warnings as errors: it must pass, print nothing and write nothing."""
+    proc = run_python(code, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert list((tmp_path / "home").iterdir()) == []
+
+
 def test_inference_path_imports_no_torch_warns_nothing_and_writes_nothing(tmp_path: Path) -> None:
     code = (
         "import importlib, sys\n"
@@ -33,10 +41,7 @@ def test_inference_path_imports_no_torch_warns_nothing_and_writes_nothing(tmp_pa
         "from facemotion import Recognizer, FaceResult\n"
         "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('torch')][:5]\n"
     )
-    proc = run_python(code, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    assert list((tmp_path / "home").iterdir()) == []
+    assert_clean_import(code, tmp_path)
 
 
 def test_bare_import_is_cheap(tmp_path: Path) -> None:

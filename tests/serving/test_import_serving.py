@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_import import run_python
+from tests.test_import import assert_clean_import
 
 
 def test_serving_imports_no_torch_warns_nothing_and_writes_nothing(tmp_path: Path) -> None:
@@ -18,7 +18,4 @@ def test_serving_imports_no_torch_warns_nothing_and_writes_nothing(tmp_path: Pat
         "assert app.openapi()['paths']['/v1/predict']\n"
         "assert 'torch' not in sys.modules, [m for m in sys.modules if m.startswith('torch')][:5]\n"
     )
-    proc = run_python(code, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    assert list((tmp_path / "home").iterdir()) == []
+    assert_clean_import(code, tmp_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_import import run_python
+from tests.test_import import assert_clean_import, run_python
 
 MODULES = ["facemotion.video", "facemotion.video.analyzer", "facemotion.video.sources", "facemotion.video.tracking",
            "facemotion.video.smoothing", "facemotion.video.writers", "facemotion.video.timeline",
@@ -19,10 +19,7 @@ def test_video_imports_no_torch_no_matplotlib_and_writes_nothing(tmp_path: Path)
         "heavy = [m for m in ('torch', 'matplotlib') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    proc = run_python(code, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    assert list((tmp_path / "home").iterdir()) == []
+    assert_clean_import(code, tmp_path)
 
 
 def test_inference_does_not_import_the_video_layer(tmp_path: Path) -> None:

@@ -43,8 +43,7 @@ class VGG(EmotionNet):
 
 @register_model
 def vgg_xs(**kwargs: object) -> VGG:
-    """Fast: VGG width 8, 2 convs per stage (0.07 M parameters); plain convs train 10x faster on a CPU than
-    mini-Xception's depthwise ones."""
+    """Fast: VGG width 8, 2 convs per stage (0.07 M parameters), the shipped `fast` model."""
     return VGG(**{"width": 8, "depth": 2, **kwargs})
 
 
