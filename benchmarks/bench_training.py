@@ -71,7 +71,8 @@ def main() -> None:
 
     device = resolve_device(args.device)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
-          f"device {device}{' ' + torch.cuda.get_device_name() if device.type == 'cuda' else ''}, torch {torch.__version__}")
+          f"device {device}{' ' + torch.cuda.get_device_name() if device.type == 'cuda' else ''}, "
+          f"torch {torch.__version__}")
     for form in () if args.no_load else (args.data, args.data.parent if args.data.is_file() else args.data):
         cold, warm = load_times(form)
         print(f"load {form}: cold {cold:.1f} s, warm {warm:.2f} s")

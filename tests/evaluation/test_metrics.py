@@ -3,8 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facemotion.evaluation import (accuracy, build_report, confusion_matrix, expected_calibration_error, macro_f1,
-                                   per_class_prf)
+from facemotion.evaluation import (
+    accuracy,
+    build_report,
+    confusion_matrix,
+    expected_calibration_error,
+    macro_f1,
+    per_class_prf,
+)
 from facemotion.evaluation.calibration import fit_temperature, nll, softmax, tta_probabilities
 from facemotion.evaluation.tta import predict_with_tta, tencrop_views
 

@@ -91,7 +91,8 @@ def train(
         else:
             if data is None or out is None:
                 _fail("--data and --out are required (or --resume RUN_DIR)")
-            model_kwargs = {k: v for k, v in (("dropout", dropout), ("width", width), ("depth", depth)) if v is not None}
+            given = (("dropout", dropout), ("width", width), ("depth", depth))
+            model_kwargs = {k: v for k, v in given if v is not None}
             cfg = TrainConfig(data=str(data), out=str(out), model=model, model_kwargs=model_kwargs, epochs=epochs,
                               batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                               schedule=schedule, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,

@@ -71,7 +71,8 @@ def read_csv(path: str | Path) -> FER2013:
                 try:
                     label = int(fields[col["emotion"]])
                 except ValueError:
-                    raise DataError(f"emotion {fields[col['emotion']]!r} is not an integer", path=path, row=row) from None
+                    value = fields[col["emotion"]]
+                    raise DataError(f"emotion {value!r} is not an integer", path=path, row=row) from None
                 if not 0 <= label < NUM_CLASSES:
                     raise DataError(f"emotion {label} is outside 0-{NUM_CLASSES - 1}", path=path, row=row)
                 usage = fields[col["Usage"]].strip()

@@ -1,4 +1,4 @@
-"""Read the image-folder form of FER2013: ``train/<class>/*.jpg`` and ``test/<class>/{PublicTest,PrivateTest}_*.jpg``."""
+"""Read FER2013's image-folder form: ``train/<class>/*.jpg``, ``test/<class>/{PublicTest,PrivateTest}_*.jpg``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fixed FER2013 split: Training -> train, PublicTest -> val (model selection), PrivateTest -> test (report once)."""
+"""The fixed FER2013 split: Training -> train, PublicTest -> val (selection), PrivateTest -> test (report once)."""
 
 from __future__ import annotations
 

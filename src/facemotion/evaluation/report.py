@@ -9,8 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from facemotion.evaluation.metrics import (accuracy, confusion_matrix, expected_calibration_error, macro_f1,
-                                           per_class_prf)
+from facemotion.evaluation.metrics import (
+    accuracy,
+    confusion_matrix,
+    expected_calibration_error,
+    macro_f1,
+    per_class_prf,
+)
 from facemotion.labels import EMOTIONS
 
 __all__ = ["EvaluationReport", "build_report", "write_report"]
@@ -67,7 +72,8 @@ def _plot_confusion(report: EvaluationReport, path: Path) -> None:
     rows = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
-    for ax, matrix, title, fmt in ((axes[0], counts, "counts", "{:d}"), (axes[1], normalised, "row-normalised", "{:.2f}")):
+    panels = ((axes[0], counts, "counts", "{:d}"), (axes[1], normalised, "row-normalised", "{:.2f}"))
+    for ax, matrix, title, fmt in panels:
         ax.imshow(matrix, cmap="Blues")
         ax.set(xticks=range(len(EMOTIONS)), yticks=range(len(EMOTIONS)), xticklabels=EMOTIONS, yticklabels=EMOTIONS,
                xlabel="predicted", ylabel="true", title=title)

@@ -19,7 +19,8 @@ class VGG(EmotionNet):
     linear head. Global pooling keeps the parameter count small and lets the net accept other input sizes.
     """
 
-    def __init__(self, *, width: int = 32, depth: int = 2, dropout: float = 0.3, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(self, *, width: int = 32, depth: int = 2, dropout: float = 0.3,
+                 num_classes: int = NUM_CLASSES) -> None:
         super().__init__(num_classes)
         if width < 1 or depth < 1:
             raise ValueError(f"width and depth must be positive, got width={width}, depth={depth}")

@@ -39,7 +39,7 @@ def warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
 
 
 def random_affine(x: torch.Tensor, gen: torch.Generator, *, rotate: float, scale: float, shift: float) -> torch.Tensor:
-    """Random rotation (+-``rotate`` degrees), zoom (1 +- ``scale``) and shift (+-``shift`` of the size): one resample."""
+    """Random rotation (+-``rotate`` degrees), zoom (1 +- ``scale``), shift (+-``shift`` of the size): one resample."""
     b, device = x.shape[0], x.device
     matrices = affine_matrices(
         _uniform(b, -rotate, rotate, gen, device),

@@ -46,7 +46,8 @@ def git_commit(path: Path) -> str | None:
 
 
 # Settings that `facemotion train` does not take as options (their defaults hold) or that are spelled out already.
-_NOT_ON_COMMAND_LINE = frozenset({"data", "out", "model_kwargs", "momentum", "bf16", "channels_last", "eval_batch_size"})
+_NOT_ON_COMMAND_LINE = frozenset({"data", "out", "model_kwargs", "momentum", "bf16", "channels_last",
+                                  "eval_batch_size"})
 
 
 def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,8 @@ def _config_payload(cfg: TrainConfig, data: FER2013, model: torch.nn.Module, dev
                  "val_images": len(data.val)},
         "model": {"name": cfg.model, "kwargs": cfg.model_kwargs, "parameters": count_parameters(model),
                   "macs": count_macs(model)},
-        "environment": {"facemotion": facemotion.__version__, "torch": torch.__version__, "python": platform.python_version(),
+        "environment": {"facemotion": facemotion.__version__, "torch": torch.__version__,
+                        "python": platform.python_version(),
                         "device": str(device), "threads": torch.get_num_threads(), "machine": platform.machine(),
                         "processor": platform.processor() or platform.machine()},
     }
