@@ -66,7 +66,7 @@ def torch_classifier(model: str, threads: int) -> Callable[[np.ndarray], np.ndar
     try:
         import torch
 
-        from facemotion.models import create_model
+        from facemotion.models import LogitEnsemble, create_model
         from facemotion.models.export import ProbabilityHead
     except ImportError:
         return None
@@ -75,7 +75,9 @@ def torch_classifier(model: str, threads: int) -> Callable[[np.ndarray], np.ndar
         return None
     if threads:
         torch.set_num_threads(threads)
-    net = create_model(card["architecture"], **card.get("architecture_kwargs", {}))
+    specs = card.get("members") or [card]
+    nets = [create_model(spec["architecture"], **spec.get("architecture_kwargs", {})) for spec in specs]
+    net = nets[0] if len(nets) == 1 else LogitEnsemble(nets)
     head = ProbabilityHead(net.float().eval(), temperature=float(card.get("temperature", 1.0)),
                            flip_tta=bool(card.get("flip_tta", False))).eval()
 

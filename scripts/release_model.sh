@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Turn a finished training run into a shipped model: calibrate on PublicTest, export ONNX into the package,
+# Turn finished training runs into a shipped model: calibrate on PublicTest, export ONNX into the package,
 # score PublicTest and (once) PrivateTest, and record everything in the model card beside the file.
-#   scripts/release_model.sh RUN_DIR NAME [--no-flip-tta]
-# e.g. scripts/release_model.sh runs/vgg_m_e45 default
+#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR [RUN_DIR ...]
+# One run ships its best.pt; several ship the ensemble that averages their logits.
+# e.g. scripts/release_model.sh default runs/vgg_m_e45 runs/vgg_m_e60_s1
 set -euo pipefail
-run=$1; name=$2; shift 2
-flip=${1:---flip-tta}
+name=$1; shift
+flip=--flip-tta
+if [ "${1:-}" = "--no-flip-tta" ]; then flip=--no-flip-tta; shift; fi
+[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] RUN_DIR [RUN_DIR ...]" >&2; exit 2; }
 data=${FACEMOTION_DATA:-../shared/data/fer2013/fer2013.csv.gz}
 weights=src/facemotion/weights
-tta=$([ "$flip" = "--flip-tta" ] && echo flip || echo none)
+reports=artifacts/release/$name
+mkdir -p "$reports"
+checkpoints=()
+for run in "$@"; do checkpoints+=(--weights "$run/best.pt"); done
 
-facemotion export --weights "$run/best.pt" --out "$weights/$name.onnx" --calibrate "$data" "$flip"
+facemotion export "${checkpoints[@]}" --out "$weights/$name.onnx" --calibrate "$data" "$flip"
 facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split val --card "$weights/$name.json"
 facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split test --card "$weights/$name.json" \
-    --out "$run/eval-test"
-# The same network at temperature 1 (same test-time augmentation): the ECE before calibration.
-facemotion evaluate --weights "$run/best.pt" --data "$data" --split test --tta "$tta" \
+    --out "$reports/test"
+# The same network(s) at temperature 1 (same test-time augmentation): the ECE before calibration.
+facemotion export "${checkpoints[@]}" --out "$reports/uncalibrated.onnx" "$flip"
+facemotion evaluate --weights "$reports/uncalibrated.onnx" --data "$data" --split test \
     --card "$weights/$name.json" --card-key test_uncalibrated
-cp "$run/eval-test/confusion.png" "$weights/$name-confusion.png"
-cp "$run/curves.png" "$weights/$name-curves.png"
+cp "$reports/test/confusion.png" "$weights/$name-confusion.png"
+rm -f "$weights/$name"-curves*.png
+i=1
+for run in "$@"; do
+    suffix=$([ $i -eq 1 ] && echo "" || echo "-$i")
+    cp "$run/curves.png" "$weights/$name-curves$suffix.png"
+    i=$((i + 1))
+done
 # A fixed sample the test suite re-scores to check the shipped file still does what its card says.
 facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split test --limit 500 \
     --card "$weights/$name.json" --card-key test_first500

@@ -76,6 +76,47 @@ def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_pat
     assert metrics["test"]["accuracy"] == pytest.approx(metrics["test_uncalibrated"]["accuracy"])
 
 
+def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    import shutil
+
+    import torch
+
+    from facemotion.models import LogitEnsemble, model_from_checkpoint
+    from facemotion.models.export import ProbabilityHead
+
+    data, run = trained_run
+    other = tmp_path / "run2"
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(other), "--model", "vgg_s", "--width", "8",
+                                 "--epochs", "2", "--batch-size", "32", "--lr", "0.05", "--seed", "1", "--threads",
+                                 "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "ensemble.onnx"
+    result = runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--weights", str(other / "best.pt"),
+                                 "--out", str(out), "--calibrate", str(data)])
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["architecture"] == "ensemble" and [m["architecture"] for m in card["members"]] == ["vgg_s"] * 2
+    assert card["macs"] == sum(m["macs"] for m in card["members"]) and card["training"]["data"]["hash"]
+    assert card["training"]["command"].count("facemotion train") == 2
+
+    members = [model_from_checkpoint(path)[0] for path in (run / "best.pt", other / "best.pt")]
+    head = ProbabilityHead(LogitEnsemble(members), temperature=card["temperature"], flip_tta=True).eval()
+    crops = load_fer2013(data).test.images
+    with torch.no_grad():
+        want = head(torch.from_numpy(crops.astype(np.float32)[:, None])).numpy()
+    assert np.abs(OnnxClassifier(out).predict_proba(crops) - want).max() < 1e-4
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(other, foreign)
+    config = json.loads((foreign / "config.json").read_text())
+    config["data"]["hash"] = "0000000000000000"
+    (foreign / "config.json").write_text(json.dumps(config))
+    result = runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--weights", str(foreign / "best.pt"),
+                                 "--out", str(tmp_path / "bad.onnx")])
+    assert result.exit_code == 2 and "different data" in result.output
+    assert not (tmp_path / "bad.onnx").exists()
+
+
 def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "r"),
                                  "--epochs", "1"])

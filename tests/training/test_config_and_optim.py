@@ -22,3 +22,12 @@ def test_schedules_warm_up_peak_and_decay(schedule: str) -> None:
     lrs = [lr_at(s, 100, base_lr=0.1, schedule=schedule, warmup_steps=10) for s in range(101)]
     assert lrs[0] < 0.01 and max(lrs) == pytest.approx(0.1) and lrs[10] == pytest.approx(0.1)
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[100] < 1e-4
+
+
+def test_constant_schedule_holds_the_base_rate_after_warm_up() -> None:
+    lrs = [lr_at(s, 100, base_lr=1e-4, schedule="constant", warmup_steps=0) for s in range(101)]
+    assert lrs == [pytest.approx(1e-4)] * 101
+    warmed = [lr_at(s, 100, base_lr=1e-4, schedule="constant", warmup_steps=10) for s in range(20)]
+    assert warmed[0] == 0.0 and warmed[5] == pytest.approx(5e-5) and warmed[10:] == [pytest.approx(1e-4)] * 10
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(data="d", out="o", schedule="step")

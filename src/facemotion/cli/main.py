@@ -58,7 +58,7 @@ def train(
     optimizer: str = typer.Option("sgd", help="sgd (Nesterov) or adamw."),
     lr: float = typer.Option(0.1, min=0.0),
     weight_decay: float = typer.Option(5e-4, min=0.0),
-    schedule: str = typer.Option("onecycle", help="onecycle or cosine."),
+    schedule: str = typer.Option("onecycle", help="onecycle, cosine or constant."),
     warmup_epochs: float = typer.Option(2.0, min=0.0),
     label_smoothing: float = typer.Option(0.1, min=0.0, max=0.99),
     dropout: Optional[float] = typer.Option(None, min=0.0, max=0.99, help="Head dropout (model default if unset)."),
@@ -148,12 +148,14 @@ def evaluate(
 
 @app.command()
 def export(
-    weights: Path = typer.Option(..., help="A .pt checkpoint (best.pt of a run)."),
+    weights: list[Path] = typer.Option(..., help="A .pt checkpoint (best.pt of a run); repeat the option to "
+                                                 "export the ensemble that averages their logits."),
     out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json."),
     calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature."),
     flip_tta: bool = typer.Option(True, help="Average with the mirrored face inside the graph."),
 ) -> None:
-    """Export a checkpoint to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out, dynamic batch."""
+    """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
+    dynamic batch."""
     _setup_logging(False)
     from facemotion.training.export_model import export_checkpoint
 

@@ -12,7 +12,7 @@ __all__ = ["TrainConfig"]
 
 _CHOICES = {
     "optimizer": ("sgd", "adamw"),
-    "schedule": ("onecycle", "cosine"),
+    "schedule": ("onecycle", "cosine", "constant"),
     "class_weights": ("none", "balanced", "sqrt"),
     "device": ("auto", "cpu", "cuda"),
 }

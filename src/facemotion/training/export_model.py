@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,11 @@ import numpy as np
 import torch
 
 from facemotion.data import load_fer2013
+from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
 from facemotion.evaluation.metrics import expected_calibration_error
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
-from facemotion.models import count_macs, count_parameters, model_from_checkpoint
+from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import to_onnx
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
@@ -72,15 +74,44 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def export_checkpoint(weights: str | Path, out: str | Path, *, calibrate_data: str | Path | None = None,
-                      flip_tta: bool = True, name: str | None = None) -> dict[str, Any]:
-    """Export ``weights`` (a .pt) to ``out`` (.onnx) and write the model card ``out`` with suffix .json.
+def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """One checkpoint's network and its description for the model card."""
+    model, info = model_from_checkpoint(weights)
+    return model, {"architecture": info["model"], "architecture_kwargs": info.get("model_kwargs", {}),
+                   "parameters": count_parameters(model), "macs": count_macs(model),
+                   "training": _training_summary(weights, info)}
+
+
+def _ensemble(weights: Sequence[Path]) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The logit-mean of several checkpoints, refused unless they were trained on the same data."""
+    members = [_member(path) for path in weights]
+    hashes = {(m["training"].get("data") or {}).get("hash") for _, m in members}
+    if len(hashes) > 1:
+        raise ModelError(f"ensemble members were trained on different data (hashes {sorted(map(str, hashes))}): "
+                         f"{', '.join(map(str, weights))}")
+    model = LogitEnsemble([net for net, _ in members])
+    cards = [m for _, m in members]
+    summary = {"data": cards[0]["training"].get("data"), "environment": cards[0]["training"].get("environment"),
+               "train_seconds": round(sum(c["training"].get("train_seconds", 0.0) for c in cards), 1),
+               "command": " && ".join(c["training"]["command"] for c in cards)}
+    return model, {"architecture": "ensemble", "architecture_kwargs": {}, "parameters": count_parameters(model),
+                   "macs": count_macs(model), "training": summary, "members": cards}
+
+
+def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Path, *,
+                      calibrate_data: str | Path | None = None, flip_tta: bool = True,
+                      name: str | None = None) -> dict[str, Any]:
+    """Export ``weights`` (a .pt, or several for their logit-mean ensemble) to ``out`` (.onnx) and write the
+    model card ``out`` with suffix .json.
 
     With ``calibrate_data``, a temperature is fitted on its PublicTest split (never on PrivateTest).
     Returns the card.
     """
-    weights, out = Path(weights), Path(out)
-    model, info = model_from_checkpoint(weights)
+    paths = [Path(weights)] if isinstance(weights, (str, Path)) else [Path(w) for w in weights]
+    if not paths:
+        raise ModelError("export needs at least one checkpoint")
+    out = Path(out)
+    model, described = _member(paths[0]) if len(paths) == 1 else _ensemble(paths)
     temperature = 1.0
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:
@@ -97,17 +128,18 @@ def export_checkpoint(weights: str | Path, out: str | Path, *, calibrate_data: s
     card: dict[str, Any] = {
         "name": name or out.stem,
         "file": out.name,
-        "architecture": info["model"],
-        "architecture_kwargs": info.get("model_kwargs", {}),
-        "parameters": count_parameters(model),
-        "macs": count_macs(model),
+        "architecture": described["architecture"],
+        "architecture_kwargs": described["architecture_kwargs"],
+        "parameters": described["parameters"],
+        "macs": described["macs"],
         "input": {"name": "pixels", "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "dtype": "float32",
                   "range": "raw grayscale 0-255; per-image standardisation is inside the graph"},
         "output": {"name": "probabilities", "shape": ["N", len(EMOTIONS)], "labels": list(EMOTIONS)},
         "temperature": temperature,
         "flip_tta": flip_tta,
         "calibration": calibration,
-        "training": _training_summary(weights, info),
+        "training": described["training"],
+        **({"members": described["members"]} if "members" in described else {}),
         "exported": dt.date.today().isoformat(),
         "commit": git_commit(Path(__file__).parent),
         "metrics": {},

@@ -28,6 +28,7 @@ def lr_at(step: int, total_steps: int, *, base_lr: float, schedule: str, warmup_
 
     ``onecycle``: linear warm-up from base/25 to base, then cosine down to base/1e4 (Smith's one-cycle).
     ``cosine``: linear warm-up from 0, then cosine down to 0.
+    ``constant``: linear warm-up from 0, then ``base_lr`` throughout (the original project's Keras Adam).
     Being a pure function of the step, it needs no scheduler state to resume.
     """
     warmup_steps = min(warmup_steps, max(total_steps - 1, 0))
@@ -35,6 +36,8 @@ def lr_at(step: int, total_steps: int, *, base_lr: float, schedule: str, warmup_
     end = base_lr / 1e4 if schedule == "onecycle" else 0.0
     if step < warmup_steps:
         return start + (base_lr - start) * step / warmup_steps
+    if schedule == "constant":
+        return base_lr
     progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
     return end + (base_lr - end) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
