@@ -159,3 +159,27 @@ def test_large_images_are_scanned_smaller_and_boxes_come_back_in_input_pixels(na
     [big_face] = create_detector(name, model_path=yunet_path, max_side=400).detect(big)
     for a, b in zip(small_face.box.to_tuple(), big_face.box.to_tuple()):
         assert abs(3 * a - b) <= 0.08 * 3 * max(small_face.box.w, small_face.box.h)
+
+
+class _RowsNet:
+    """Stands in for OpenCV's FaceDetectorYN: returns fixed output rows."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+
+    def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name
+        pass
+
+    def detect(self, image: np.ndarray) -> tuple[int, np.ndarray]:
+        return 1, self.rows
+
+
+@pytest.mark.integration
+def test_yunet_drops_rows_whose_landmarks_leave_the_box(yunet_path: Path) -> None:
+    face = [100, 100, 50, 60, 115, 120, 135, 120, 125, 135, 117, 150, 133, 150, 0.95]
+    # a row OpenCV once returned for a 20x3000 noise strip: a 22x24 box, landmarks up to 140 pixels to its right
+    garbage = [636, -6, 22, 24, 666, 2, 700, 5, 690, 12, 715, 21, 800, 39, 0.99999]
+    detector = create_detector("yunet", model_path=yunet_path)
+    detector._net = _RowsNet(np.array([garbage, face], dtype=np.float32))
+    found = detector.detect(np.zeros((300, 1000, 3), np.uint8))
+    assert [d.box.to_tuple() for d in found] == [(100, 100, 50, 60)]

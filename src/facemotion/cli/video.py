@@ -148,10 +148,14 @@ def _summary_lines(summary: VideoSummary, source: VideoSource, every: int) -> li
 
 def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], end: Optional[str],
          duration: Optional[float], csv: Optional[Path], out: Optional[Path], plot: Optional[Path],
-         summary_path: Optional[Path], every: int, recognizer_args: dict[str, Any], smooth: bool,
-         smooth_window: float, iou: float, track_timeout: float, rescan: float, top_k: int, progress: bool,
-         verbose: bool) -> None:
-    """Everything both commands do: check the options, open the source, run the loop, write and print the results."""
+         summary: Optional[Path], every: int, smooth: bool, smooth_window: float, iou: float,
+         track_timeout: float, rescan: float, top_k: int, progress: bool, verbose: bool,
+         **recognizer_args: Any) -> None:
+    """Everything both commands do: check the options, open the source, run the loop, write and print the results.
+
+    The keyword arguments not named here are the ``Recognizer``'s own (model, detector, margin...).
+    """
+    summary_path = summary  # the option; ``summary`` below is the run's result
     from facemotion.cli.main import _fail, _setup_logging
     from facemotion.errors import FacemotionError, VideoError
 
@@ -247,19 +251,14 @@ def video(
     threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
 ) -> None:
     """Follow every face through a video and tell its emotion over time (the help shown is VIDEO_HELP)."""
+    options = dict(locals())  # first line: every option, passed on to _run by name
     from facemotion.video import parse_source
 
     if not isinstance(parse_source(input), Path):
         from facemotion.cli.main import _fail
 
         _fail(f"{input!r} is a camera or a stream: use `facemotion webcam --camera {input}`")
-    _run(input, live=False, headless=True, start=start, end=end, duration=None, csv=csv, out=out, plot=plot,
-         summary_path=summary, every=every,
-         recognizer_args=dict(model=model, detector=detector, detector_model=detector_model,
-                              min_face_size=min_face_size, score_threshold=score_threshold, max_faces=max_faces,
-                              margin=margin, align=align, threads=threads),
-         smooth=smooth, smooth_window=smooth_window, iou=iou, track_timeout=track_timeout, rescan=rescan,
-         top_k=top_k, progress=progress, verbose=verbose)
+    _run(options.pop("input"), live=False, headless=True, duration=None, **options)
 
 
 def webcam(
@@ -275,13 +274,8 @@ def webcam(
     threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
 ) -> None:
     """Live emotions from a camera or stream (the help shown is WEBCAM_HELP)."""
-    _run(camera, live=True, headless=headless, start=None, end=None, duration=duration, csv=csv, out=out, plot=plot,
-         summary_path=summary, every=every,
-         recognizer_args=dict(model=model, detector=detector, detector_model=detector_model,
-                              min_face_size=min_face_size, score_threshold=score_threshold, max_faces=max_faces,
-                              margin=margin, align=align, threads=threads),
-         smooth=smooth, smooth_window=smooth_window, iou=iou, track_timeout=track_timeout, rescan=rescan,
-         top_k=top_k, progress=progress, verbose=verbose)
+    options = dict(locals())
+    _run(options.pop("camera"), live=True, start=None, end=None, **options)
 
 
 def register(app: typer.Typer) -> None:

@@ -99,7 +99,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         correct += batch_correct
         seen += len(idx)
         if progress is not None:
-            progress(len(idx), float(loss), float(batch_correct) / len(idx))
+            progress(len(idx), float(loss.detach()), float(batch_correct) / len(idx))
     return EpochMetrics(float(total_loss) / seen, float(correct) / seen, time.perf_counter() - start)
 
 
