@@ -18,6 +18,9 @@ from facemotion.training.optim import set_lr
 
 __all__ = ["EpochMetrics", "train_one_epoch", "predict_logits", "evaluate_epoch", "soft_cross_entropy"]
 
+PROGRESS_EVERY = 10
+"""Steps between progress reports."""
+
 
 @dataclass(frozen=True)
 class EpochMetrics:
@@ -73,7 +76,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
                     progress: Callable[[int, float, float], None] | None = None) -> EpochMetrics:
     """One pass over ``order`` (indices into the on-device uint8 ``images``), batch-wise augmented on the device.
 
-    ``progress(batch_size, loss, accuracy)`` is called after every step, for a live bar.
+    ``progress(images, loss, accuracy)`` is called every ``PROGRESS_EVERY`` steps (and at the end) with the means
+    over the steps since its last call, for a live bar: reading a loss off a GPU waits for it, so not every step.
     """
     model.train()
     device = images.device
@@ -81,6 +85,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     seen = 0
+    reported = (0, 0.0, 0.0)  # images, loss sum, correct count already passed to ``progress``
     num_classes = getattr(model, "num_classes", 7)
     for i, step in enumerate(range(first_step, first_step + _num_batches(len(order), cfg.batch_size))):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
@@ -94,13 +99,23 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        batch_correct = (logits.argmax(1) == y).sum()
         total_loss += loss.detach() * len(idx)
-        correct += batch_correct
+        correct += (logits.argmax(1) == y).sum()
         seen += len(idx)
-        if progress is not None:
-            progress(len(idx), float(loss.detach()), float(batch_correct) / len(idx))
+        if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
+            reported = _report(progress, total_loss, correct, seen, reported)
+    if progress is not None and seen > reported[0]:
+        _report(progress, total_loss, correct, seen, reported)
     return EpochMetrics(float(total_loss) / seen, float(correct) / seen, time.perf_counter() - start)
+
+
+def _report(progress: Callable[[int, float, float], None], total_loss: torch.Tensor, correct: torch.Tensor,
+            seen: int, reported: tuple[int, float, float]) -> tuple[int, float, float]:
+    """Pass the steps since the last report to ``progress``; returns the new totals reported so far."""
+    loss_sum, correct_sum = float(total_loss), float(correct)
+    n = seen - reported[0]
+    progress(n, (loss_sum - reported[1]) / n, (correct_sum - reported[2]) / n)
+    return seen, loss_sum, correct_sum
 
 
 def _num_batches(n: int, batch_size: int) -> int:
