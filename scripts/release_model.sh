@@ -3,7 +3,7 @@
 # score PublicTest and (once) PrivateTest, and record everything in the model card beside the file.
 #   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR [RUN_DIR ...]
 # One run ships its best.pt; several ship the ensemble that averages their logits.
-# e.g. scripts/release_model.sh default runs/vgg_m_e45 runs/vgg_m_e60_s1
+# e.g. scripts/release_model.sh default --no-flip-tta runs/vgg_m_e60_s1 runs/vgg_m_e60_s2 (the shipped default)
 set -euo pipefail
 name=$1; shift
 flip=--flip-tta
