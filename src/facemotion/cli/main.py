@@ -73,6 +73,9 @@ def train(
     erase: float = typer.Option(0.5, min=0.0, max=0.99, help="Random erasing probability."),
     mixup: float = typer.Option(0.0, min=0.0, help="Mixup alpha (0 = off)."),
     cutmix: float = typer.Option(0.0, min=0.0, help="CutMix alpha (0 = off)."),
+    teacher: Optional[str] = typer.Option(None, help="Distil from this model (default, fast, .onnx, .pt): its "
+                                          "probabilities on the training images become soft targets."),
+    distill: float = typer.Option(0.5, min=0.0, max=1.0, help="Weight of the teacher's probabilities in the targets."),
     seed: int = typer.Option(0),
     subset: int = typer.Option(0, min=0, help="Train on this many training images (0 = all), for quick checks."),
     patience: int = typer.Option(0, min=0, help="Stop after this many epochs without val improvement (0 = never)."),
@@ -98,7 +101,8 @@ def train(
                               schedule=schedule, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
                               class_weights=class_weights, balanced_sampling=balanced_sampling, shift=shift,
                               rotate=rotate, scale=scale, flip=flip, erase=erase, mixup=mixup, cutmix=cutmix,
-                              seed=seed, subset=subset, patience=patience, device=device, threads=threads)
+                              teacher=teacher, distill=distill, seed=seed, subset=subset, patience=patience,
+                              device=device, threads=threads)
             run_dir = fit(cfg, progress=progress)
     except FacemotionError as exc:
         _fail(str(exc))

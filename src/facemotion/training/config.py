@@ -44,6 +44,8 @@ class TrainConfig:
     erase: float = 0.5
     mixup: float = 0.0
     cutmix: float = 0.0
+    teacher: str | None = None
+    distill: float = 0.5
     seed: int = 0
     subset: int = 0
     patience: int = 0
@@ -65,6 +67,8 @@ class TrainConfig:
                      "threads", "warmup_epochs"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if not 0 <= self.distill <= 1:
+            raise ValueError(f"distill must lie in [0, 1], got {self.distill}")
         for name in ("label_smoothing", "erase"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")

@@ -66,7 +66,7 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
         summary["epochs_run"] = int(rows[-1]["epoch"])
         summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
     cfg = info.get("config") or {}
-    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE},
+    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE and v is not None},
                 **cfg.get("model_kwargs", {})}
     flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
                      else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in settings.items())

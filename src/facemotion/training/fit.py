@@ -18,6 +18,7 @@ from facemotion.errors import FacemotionError
 from facemotion.models import count_macs, count_parameters, create_model, model_state
 from facemotion.training.checkpoint import BEST, LAST, save_atomic
 from facemotion.training.config import TrainConfig
+from facemotion.training.distill import teacher_description, teacher_probabilities
 from facemotion.training.loop import evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
@@ -77,6 +78,7 @@ def _config_payload(cfg: TrainConfig, data: FER2013, model: torch.nn.Module, dev
                  "val_images": len(data.val)},
         "model": {"name": cfg.model, "kwargs": cfg.model_kwargs, "parameters": count_parameters(model),
                   "macs": count_macs(model)},
+        "teacher": teacher_description(cfg.teacher) if cfg.teacher else None,
         "environment": {"facemotion": facemotion.__version__, "torch": torch.__version__,
                         "python": platform.python_version(),
                         "device": str(device), "threads": torch.get_num_threads(), "machine": platform.machine(),
@@ -133,6 +135,10 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         write_config(run_dir, _config_payload(cfg, data, model, device))
 
     train_x, train_y = _to_device(train.images, train.labels, device)
+    teacher = None
+    if cfg.teacher:
+        logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
+        teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)
     val_x, val_y = _to_device(data.val.images, data.val.labels, device)
     weights_np = class_weight_vector(train.labels, cfg.class_weights)
     sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced"), dtype=torch.float32,
@@ -157,7 +163,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         tracker = _RunningMean(bar)
         train_metrics = train_one_epoch(model, optimizer, train_x, train_y, order, gen, cfg,
                                         lr_for_step=lr_for_step, first_step=(epoch - 1) * steps_per_epoch,
-                                        class_weights=loss_weights, progress=tracker if bar is not None else None)
+                                        class_weights=loss_weights, teacher=teacher,
+                                        progress=tracker if bar is not None else None)
         val_metrics, _ = evaluate_epoch(model, val_x, val_y, cfg)
         if bar is not None:
             bar.set_postfix(loss=f"{train_metrics.loss:.3f}", acc=f"{train_metrics.accuracy:.3f}",

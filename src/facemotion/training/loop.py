@@ -14,6 +14,7 @@ from torch import nn
 
 from facemotion.training import augment
 from facemotion.training.config import TrainConfig
+from facemotion.training.distill import blend_targets
 from facemotion.training.optim import set_lr
 
 __all__ = ["EpochMetrics", "train_one_epoch", "predict_logits", "evaluate_epoch", "soft_cross_entropy"]
@@ -72,12 +73,14 @@ def augment_batch(x: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
                     order: torch.Tensor, gen: torch.Generator, cfg: TrainConfig, *,
                     lr_for_step: Callable[[int], float], first_step: int,
-                    class_weights: torch.Tensor | None = None,
+                    class_weights: torch.Tensor | None = None, teacher: torch.Tensor | None = None,
                     progress: Callable[[int, float, float], None] | None = None) -> EpochMetrics:
     """One pass over ``order`` (indices into the on-device uint8 ``images``), batch-wise augmented on the device.
 
-    ``progress(images, loss, accuracy)`` is called every ``PROGRESS_EVERY`` steps (and at the end) with the means
-    over the steps since its last call, for a live bar: reading a loss off a GPU waits for it, so not every step.
+    ``teacher`` holds a teacher's probabilities for every image of ``images``, blended into the targets with weight
+    ``cfg.distill``. ``progress(images, loss, accuracy)`` is called every ``PROGRESS_EVERY`` steps (and at the end)
+    with the means over the steps since its last call, for a live bar: reading a loss off a GPU waits for it, so not
+    every step.
     """
     model.train()
     device = images.device
@@ -91,7 +94,9 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
         x = images[idx].float()
         y = labels[idx]
-        x, targets = augment_batch(x, augment.one_hot(y, num_classes), gen, cfg)
+        targets = blend_targets(augment.one_hot(y, num_classes), None if teacher is None else teacher[idx],
+                                cfg.distill)
+        x, targets = augment_batch(x, targets, gen, cfg)
         set_lr(optimizer, lr_for_step(step))
         with _autocast(device, cfg.bf16):
             logits = model(_prepare(x, cfg.channels_last))
