@@ -75,7 +75,8 @@ def train(
     cutmix: float = typer.Option(0.0, min=0.0, help="CutMix alpha (0 = off)."),
     teacher: Optional[str] = typer.Option(None, help="Distil from this model (default, fast, .onnx, .pt): its "
                                           "probabilities on the training images become soft targets."),
-    distill: float = typer.Option(0.5, min=0.0, max=1.0, help="Weight of the teacher's probabilities in the targets."),
+    distill: float = typer.Option(0.5, min=0.0, max=1.0,
+                                  help="Weight of the teacher's probabilities in the targets (with --teacher)."),
     seed: int = typer.Option(0),
     subset: int = typer.Option(0, min=0, help="Train on this many training images (0 = all), for quick checks."),
     patience: int = typer.Option(0, min=0, help="Stop after this many epochs without val improvement (0 = never)."),

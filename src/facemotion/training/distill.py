@@ -30,8 +30,8 @@ def teacher_probabilities(teacher: str, images: np.ndarray, *, batch_size: int =
 
 def teacher_description(teacher: str) -> dict[str, Any]:
     """Which file taught the run: a packaged name can later point at another model, so record its hash too."""
-    path = resolve_model(teacher)
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    path = Path(resolve_model(teacher)).resolve()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return {"name": teacher, "path": str(path), "sha256_16": digest}
 
 

@@ -61,12 +61,15 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
         payload = json.loads(config_file.read_text())
         summary["data"] = payload.get("data")
         summary["environment"] = payload.get("environment")
+        if payload.get("teacher"):
+            summary["teacher"] = payload["teacher"]
     rows = read_metrics(run_dir)
     if rows:
         summary["epochs_run"] = int(rows[-1]["epoch"])
         summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
     cfg = info.get("config") or {}
-    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE and v is not None},
+    unused = set() if cfg.get("teacher") else {"distill"}
+    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE | unused and v is not None},
                 **cfg.get("model_kwargs", {})}
     flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
                      else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in settings.items())

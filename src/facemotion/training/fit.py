@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import platform
 import sys
@@ -86,6 +87,16 @@ def _config_payload(cfg: TrainConfig, data: FER2013, model: torch.nn.Module, dev
     }
 
 
+def _check_same_teacher(run_dir: Path, teacher: str) -> None:
+    """A resumed run must learn from the file it started with: a packaged name can since mean another model."""
+    recorded = json.loads((run_dir / "config.json").read_text()).get("teacher") or {}
+    now = teacher_description(teacher)
+    if recorded.get("sha256_16") not in (None, now["sha256_16"]):
+        raise FacemotionError(f"{run_dir}: the teacher {teacher!r} is now {now['path']} (sha256 {now['sha256_16']}), "
+                              f"not the file the run started with ({recorded.get('path')}, sha256 "
+                              f"{recorded.get('sha256_16')}); resuming would change the targets mid-run")
+
+
 def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
     """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory.
 
@@ -136,6 +147,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
 
     train_x, train_y = _to_device(train.images, train.labels, device)
     teacher = None
+    if cfg.teacher and state is not None:
+        _check_same_teacher(run_dir, cfg.teacher)
     if cfg.teacher:
         logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
         teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)

@@ -32,7 +32,8 @@ class EpochMetrics:
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, smoothing: float = 0.0,
                        class_weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy against soft targets (one-hot, mixed or smoothed), optionally weighted per true class."""
+    """Cross-entropy against soft targets (one-hot, mixed, smoothed or distilled), optionally class-weighted: each
+    sample's weight is its targets' mass on each class times that class's weight (its label's weight when one-hot)."""
     k = logits.shape[1]
     if smoothing:
         targets = targets * (1 - smoothing) + smoothing / k
