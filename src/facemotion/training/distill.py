@@ -16,6 +16,7 @@ import torch
 
 from facemotion.inference.backends import load_classifier
 from facemotion.inference.weights import resolve_model
+from facemotion.labels import IMAGE_SIZE, NUM_CLASSES
 
 __all__ = ["teacher_probabilities", "teacher_description", "blend_targets"]
 
@@ -23,9 +24,9 @@ __all__ = ["teacher_probabilities", "teacher_description", "blend_targets"]
 def teacher_probabilities(teacher: str, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
     """``(N, 7)`` float32 probabilities of ``teacher`` for ``(N, 48, 48)`` (or ``(N, 1, 48, 48)``) uint8 images."""
     classifier = load_classifier(teacher)
-    crops = np.asarray(images).reshape(len(images), 48, 48)
+    crops = np.asarray(images).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
     parts = [classifier.predict_proba(crops[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 7), np.float32)
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, NUM_CLASSES), np.float32)
 
 
 def teacher_description(teacher: str) -> dict[str, Any]:
