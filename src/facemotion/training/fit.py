@@ -8,7 +8,7 @@ import logging
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -173,11 +173,10 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         gen = torch.Generator(device=device).manual_seed(seed)
         order = _epoch_order(train_y, gen, cfg.balanced_sampling, sample_weights)
         bar = _progress_bar(steps_per_epoch * cfg.batch_size, epoch, cfg.epochs, progress)
-        tracker = _RunningMean(bar)
         train_metrics = train_one_epoch(model, optimizer, train_x, train_y, order, gen, cfg,
                                         lr_for_step=lr_for_step, first_step=(epoch - 1) * steps_per_epoch,
                                         class_weights=loss_weights, teacher=teacher,
-                                        progress=tracker if bar is not None else None)
+                                        progress=_bar_feed(bar) if bar is not None else None)
         val_metrics, _ = evaluate_epoch(model, val_x, val_y, cfg)
         if bar is not None:
             bar.set_postfix(loss=f"{train_metrics.loss:.3f}", acc=f"{train_metrics.accuracy:.3f}",
@@ -209,18 +208,14 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
     return run_dir
 
 
-class _RunningMean:
-    """Feeds a progress bar with the running loss and accuracy of the epoch so far."""
+def _bar_feed(bar: Any) -> Callable[[int, float, float], None]:
+    """``train_one_epoch``'s progress callback for a bar: advance it, show the epoch's running loss and accuracy."""
 
-    def __init__(self, bar: Any) -> None:
-        self.bar, self.n, self.loss, self.correct = bar, 0, 0.0, 0.0
+    def feed(new_images: int, loss: float, accuracy: float) -> None:
+        bar.update(new_images)
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
 
-    def __call__(self, batch: int, loss: float, accuracy: float) -> None:
-        self.n += batch
-        self.loss += loss * batch
-        self.correct += accuracy * batch
-        self.bar.update(batch)
-        self.bar.set_postfix(loss=f"{self.loss / self.n:.3f}", acc=f"{self.correct / self.n:.3f}", refresh=False)
+    return feed
 
 
 def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool) -> Any:

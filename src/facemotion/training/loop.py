@@ -79,9 +79,9 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     """One pass over ``order`` (indices into the on-device uint8 ``images``), batch-wise augmented on the device.
 
     ``teacher`` holds a teacher's probabilities for every image of ``images``, blended into the targets with weight
-    ``cfg.distill``. ``progress(images, loss, accuracy)`` is called every ``PROGRESS_EVERY`` steps (and at the end)
-    with the means over the steps since its last call, for a live bar: reading a loss off a GPU waits for it, so not
-    every step.
+    ``cfg.distill``. ``progress(new_images, loss, accuracy)`` gets the images since its last call and the epoch's
+    running means, every ``PROGRESS_EVERY`` steps and after the last, for a live bar: reading a loss off a GPU waits
+    for it, so not every step.
     """
     model.train()
     device = images.device
@@ -89,9 +89,10 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     total_loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
     seen = 0
-    reported = (0, 0.0, 0.0)  # images, loss sum, correct count already passed to ``progress``
+    shown = 0  # images already passed to ``progress``
     num_classes = getattr(model, "num_classes", 7)
-    for i, step in enumerate(range(first_step, first_step + _num_batches(len(order), cfg.batch_size))):
+    steps = _num_batches(len(order), cfg.batch_size)
+    for i, step in enumerate(range(first_step, first_step + steps)):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
         x = images[idx].float()
         y = labels[idx]
@@ -108,20 +109,10 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == y).sum()
         seen += len(idx)
-        if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
-            reported = _report(progress, total_loss, correct, seen, reported)
-    if progress is not None and seen > reported[0]:
-        _report(progress, total_loss, correct, seen, reported)
+        if progress is not None and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == steps):
+            progress(seen - shown, float(total_loss) / seen, float(correct) / seen)
+            shown = seen
     return EpochMetrics(float(total_loss) / seen, float(correct) / seen, time.perf_counter() - start)
-
-
-def _report(progress: Callable[[int, float, float], None], total_loss: torch.Tensor, correct: torch.Tensor,
-            seen: int, reported: tuple[int, float, float]) -> tuple[int, float, float]:
-    """Pass the steps since the last report to ``progress``; returns the new totals reported so far."""
-    loss_sum, correct_sum = float(total_loss), float(correct)
-    n = seen - reported[0]
-    progress(n, (loss_sum - reported[1]) / n, (correct_sum - reported[2]) / n)
-    return seen, loss_sum, correct_sum
 
 
 def _num_batches(n: int, batch_size: int) -> int:
