@@ -58,6 +58,7 @@ def serve(
         import uvicorn
 
         from facemotion.serving.app import create_app
+        from facemotion.serving.protocol import uvicorn_options
         from facemotion.serving.recognizers import build_recognizer
         from facemotion.serving.settings import ServeSettings
     except ImportError as exc:
@@ -74,8 +75,7 @@ def serve(
     typer.echo(f"facemotion: {recognizer!r}; {settings.workers} workers, {settings.capacity} requests at most"
                f"{', API key required' if settings.api_key else ''}", err=True)
     app = create_app(recognizer, settings=settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False,
-                timeout_graceful_shutdown=max(1, int(settings.timeout_s)))
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_options(settings))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,10 @@ limit; a client then times out and retries, adding more. Here a request is admit
 ``workers + max_queue`` are in flight; the next one is refused at once (the app answers 503 with ``Retry-After``).
 A slot is held from admission until the work has really finished: a request that timed out on the client side
 keeps its slot while its thread still runs, so a timeout can never let more work in than the cores can do.
+
+Uploads are read before a slot is taken, so a client that sends its body slowly holds no slot; the bytes read and
+not yet answered are bounded instead by an :class:`UploadBudget`, so memory stays bounded however many uploads are
+under way, and trickling uploads cost a connection each but no capacity.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["Saturated", "WorkLimiter", "Slot"]
+__all__ = ["Saturated", "WorkLimiter", "Slot", "UploadBudget", "HeldBytes"]
 
 T = TypeVar("T")
 
@@ -38,8 +42,13 @@ class WorkLimiter:
 
     @property
     def in_flight(self) -> int:
-        """Admitted requests not yet finished (running, waiting for a worker, or still uploading)."""
+        """Admitted requests not yet finished (running or waiting for a worker)."""
         return self._in_flight
+
+    @property
+    def saturated(self) -> bool:
+        """Every slot is taken now: a request can be refused before its upload is read."""
+        return self._in_flight >= self.capacity
 
     def admit(self) -> Slot:
         """A slot for one request, or :class:`Saturated` when all are taken."""
@@ -90,3 +99,59 @@ class Slot:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class UploadBudget:
+    """A bound on the upload bytes held at once (read, not yet answered), shared by every request.
+
+    Each request takes bytes as its chunks arrive and gives them all back when it is answered; a chunk that would
+    pass the bound raises :class:`Saturated` (the app answers 503), so a burst of large uploads cannot exhaust memory.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"the upload budget must be >= 1 byte, got {limit}")
+        self.limit = limit
+        self._held = 0
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> int:
+        """Upload bytes held now."""
+        return self._held
+
+    def take(self, size: int) -> None:
+        """Hold ``size`` more bytes, or :class:`Saturated` when that would pass the limit (nothing is taken)."""
+        with self._lock:
+            if self._held + size > self.limit:
+                raise Saturated(f"uploads under way hold {self._held:,} bytes, the limit is {self.limit:,}")
+            self._held += size
+
+    def give(self, size: int) -> None:
+        """Give back ``size`` bytes taken before."""
+        with self._lock:
+            self._held -= size
+
+    def hold(self) -> HeldBytes:
+        """One request's share of the budget, given back whole when the ``with`` block ends."""
+        return HeldBytes(self)
+
+
+class HeldBytes:
+    """The upload bytes one request holds: :meth:`take` as chunks arrive, all given back on exit."""
+
+    def __init__(self, budget: UploadBudget) -> None:
+        self._budget = budget
+        self.size = 0
+
+    def take(self, size: int) -> None:
+        """Hold ``size`` more bytes (:class:`Saturated` when the budget is spent)."""
+        self._budget.take(size)
+        self.size += size
+
+    def __enter__(self) -> HeldBytes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._budget.give(self.size)
+        self.size = 0

@@ -4,6 +4,8 @@ A request may ask for another packaged model (``default``/``fast``) or detector 
 ``none``). Classifiers and detectors are cached separately and combined, so asking for ``fast`` with three
 detectors loads the ``fast`` model once, and the start-up model and detector are reused under their names.
 Loading happens on the worker threads (it is slow), under a lock so that two requests never load the same thing.
+A choice that cannot load here raises :class:`ChoiceUnavailable`, whose message names the request's option only:
+why it failed (a server path, as a rule) is for the server log.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from facemotion.errors import ModelError
 from facemotion.serving.settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -19,12 +22,22 @@ if TYPE_CHECKING:
     from facemotion.inference.backends import Classifier
     from facemotion.inference.recognizer import Recognizer
 
-__all__ = ["Recognizers", "MODEL_CHOICES", "DETECTOR_CHOICES", "build_recognizer"]
+__all__ = ["Recognizers", "ChoiceUnavailable", "MODEL_CHOICES", "DETECTOR_CHOICES", "build_recognizer"]
 
 logger = logging.getLogger(__name__)
 
 MODEL_CHOICES: tuple[str, ...] = ("default", "fast")
 DETECTOR_CHOICES: tuple[str, ...] = ("auto", "yunet", "haar", "none")
+
+
+class ChoiceUnavailable(ModelError):
+    """A request's ``model`` or ``detector`` cannot be loaded on this server; ``reason`` is the private why."""
+
+    def __init__(self, option: str, value: str, reason: str) -> None:
+        hint = (" (its operator should check --detector-model and FACEMOTION_YUNET_MODEL, or run `facemotion "
+                "download-models`)" if option == "detector" and value in ("yunet", "auto") else "")
+        super().__init__(f"{option}={value} is not available on this server{hint}; the server log says why")
+        self.option, self.value, self.reason = option, value, reason
 
 
 def build_recognizer(settings: ServeSettings, *, model: str | Classifier | None = None,
@@ -66,6 +79,12 @@ class Recognizers:
         self._classifiers[self.settings.model] = recognizer.classifier
         self._detectors[self.settings.detector] = recognizer.detector
 
+    def public_reason(self, exc: BaseException) -> str:
+        """Why loading failed, for clients (``/readyz``): the message with file names in place of server paths."""
+        from facemotion.serving.errors import redact_paths
+
+        return redact_paths(str(exc), (self.settings.model, self.settings.detector_model))
+
     def load_default(self) -> Recognizer:
         """Load the start-up Recognizer (once); a failure is kept in :attr:`error` for ``/readyz`` and re-raised."""
         default = self._default
@@ -77,7 +96,7 @@ class Recognizers:
                 try:
                     default = build_recognizer(self.settings)
                 except Exception as exc:
-                    self.error = str(exc)
+                    self.error = self.public_reason(exc)
                     raise
                 self._adopt(default)
                 self.error = None
@@ -101,11 +120,17 @@ class Recognizers:
                 from facemotion.inference.backends import load_classifier
 
                 if model not in self._classifiers:
-                    self._classifiers[model] = load_classifier(model, threads=self.settings.threads)
+                    try:
+                        self._classifiers[model] = load_classifier(model, threads=self.settings.threads)
+                    except ModelError as exc:
+                        raise ChoiceUnavailable("model", model, str(exc)) from exc
                     logger.info("loaded model %s", model)
                 if detector not in self._detectors:
-                    self._detectors[detector] = create_detector(
-                        detector, model_path=self.settings.detector_model, max_faces=self.settings.max_faces)
+                    try:
+                        self._detectors[detector] = create_detector(
+                            detector, model_path=self.settings.detector_model, max_faces=self.settings.max_faces)
+                    except ModelError as exc:
+                        raise ChoiceUnavailable("detector", detector, str(exc)) from exc
                     logger.info("loaded detector %s (%s)", detector, self._detectors[detector].name)
                 combined = build_recognizer(self.settings, model=self._classifiers[model],
                                             detector=self._detectors[detector])

@@ -24,6 +24,7 @@ ENV_VARS: dict[str, str] = {
     "max_upload_bytes": "FACEMOTION_MAX_UPLOAD_BYTES",
     "max_pixels": "FACEMOTION_MAX_PIXELS",
     "timeout_s": "FACEMOTION_TIMEOUT",
+    "header_timeout_s": "FACEMOTION_HEADER_TIMEOUT",
     "workers": "FACEMOTION_WORKERS",
     "max_queue": "FACEMOTION_MAX_QUEUE",
     "retry_after_s": "FACEMOTION_RETRY_AFTER",
@@ -53,7 +54,11 @@ class ServeSettings:
         max_pixels: largest decoded image (width x height) accepted, checked from the header before decoding;
             50 MP admits every phone camera's full resolution and refuses decompression bombs.
         timeout_s: the most one request may take, from admission to answer, upload included (408 while the body
-            is still arriving, 504 during inference).
+            is still arriving, 504 during inference). The upload is read before a worker slot is taken, so a slow
+            client holds no slot, only its connection, until this timeout.
+        header_timeout_s: the most a connection may take to send a request's headers (408 and closed after it),
+            from its opening or from the previous answer; enforced by the uvicorn protocol of
+            :mod:`facemotion.serving.protocol`.
         workers: inference threads, i.e. images processed at once.
         max_queue: admitted requests that may wait for a worker; beyond ``workers + max_queue`` requests in
             flight the service answers 503 with ``Retry-After`` at once instead of queueing without bound.
@@ -70,6 +75,7 @@ class ServeSettings:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_pixels: int = 50_000_000
     timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
     workers: int = field(default_factory=default_workers)
     max_queue: int = 16
     retry_after_s: int = 1
@@ -91,10 +97,11 @@ class ServeSettings:
             raise FacemotionError(f"max_queue must be an integer >= 0, got {self.max_queue!r}")
         if self.max_faces is not None and (not isinstance(self.max_faces, int) or self.max_faces < 1):
             raise FacemotionError(f"max_faces must be an integer >= 1 or None, got {self.max_faces!r}")
-        if not self.timeout_s > 0:
-            raise FacemotionError(f"timeout_s must be > 0 seconds, got {self.timeout_s!r}")
-        if self.api_key is not None and not self.api_key.strip():
-            raise FacemotionError("api_key must not be empty or blank (leave it unset for no key)")
+        for name in ("timeout_s", "header_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise FacemotionError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        if self.api_key is not None:
+            _check_api_key(self.api_key)
         object.__setattr__(self, "cors_origins", tuple(o.strip() for o in self.cors_origins if o.strip()))
         if not self.model:
             raise FacemotionError("model must be default, fast or a path to an .onnx file, got ''")
@@ -136,6 +143,16 @@ class ServeSettings:
         return out
 
 
+def _check_api_key(key: str) -> None:
+    """Refuse a key no client could send: HTTP header values hold no control characters and lose their outer
+    spaces. Any other text works; it is compared as UTF-8 bytes."""
+    if not key.strip():
+        raise FacemotionError("api_key must not be empty or blank (leave it unset for no key)")
+    if key != key.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        raise FacemotionError("api_key must not contain control characters (tab, newline...) or begin or end with "
+                              "a space: an HTTP header cannot carry them, so no client could send it")
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -149,7 +166,7 @@ def _parse(name: str, raw: str, var: str) -> Any:
             return int(raw.replace("_", ""))
         except ValueError:
             raise FacemotionError(f"${var} must be an integer, got {raw!r}") from None
-    if name == "timeout_s":
+    if name in ("timeout_s", "header_timeout_s"):
         try:
             return float(raw)
         except ValueError:

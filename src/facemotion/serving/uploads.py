@@ -2,15 +2,19 @@
 
 The body is read here, chunk by chunk, and refused with 413 as soon as it passes the limit, so an oversized
 upload never sits whole in memory; a declared ``Content-Length`` over the limit is refused before a byte is read.
-A raw body declared as something other than an image is refused with 415 before it is read.
+A raw body declared as something other than an image is refused with 415 before it is read. Every chunk is taken
+from the service's :class:`~facemotion.serving.limits.UploadBudget` as it arrives (503 when the budget is spent), and
+a client that closes the connection mid-upload ends the request with :class:`ClientGone`, one log line, no traceback.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from collections.abc import Callable
+
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
-__all__ = ["ServiceError", "check_declared_size", "read_image"]
+__all__ = ["ServiceError", "ClientGone", "check_declared_size", "read_image"]
 
 RAW_TYPES = ("application/octet-stream",)
 """Media types accepted as a raw image body besides ``image/*`` (and an absent Content-Type)."""
@@ -24,6 +28,14 @@ class ServiceError(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its upload was complete: nobody is left to answer."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the client closed the connection during the upload, after {received:,} bytes")
+        self.received = received
 
 
 def _too_large(limit: int) -> ServiceError:
@@ -42,20 +54,27 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, take: Callable[[int], None]) -> bytes:
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            take(len(chunk))
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ClientGone(size) from None
     return b"".join(chunks)
 
 
-async def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
+async def read_image(request: Request, limit: int, take: Callable[[int], None]) -> tuple[bytes, str | None]:
     """The uploaded image's bytes and its file name (None for a raw body or a nameless part).
 
+    ``take(n)`` is called for every ``n`` bytes read, before they are kept (the upload budget); it may raise.
+
     Raises:
+        ClientGone: the client closed the connection before the body was complete.
         ServiceError: 413 over the limit, 415 for a body declared as a non-image, 400 for an empty upload, a
             multipart body without a file field ``image``, or a malformed multipart body.
     """
@@ -67,7 +86,7 @@ async def read_image(request: Request, limit: int) -> tuple[bytes, str | None]:
                                 f"application/octet-stream); got Content-Type {kind}"
                                 + (" (curl --data-binary sends this unless given -H 'Content-Type: image/jpeg')"
                                    if kind == "application/x-www-form-urlencoded" else ""))
-    body = await _read_body(request, limit)
+    body = await _read_body(request, limit, take)
     if not multipart:
         if not body:
             raise ServiceError(400, "no image: the request body is empty; send the image as the body or as a "
