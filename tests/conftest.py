@@ -120,6 +120,39 @@ def write_brightness_classifier(path: Path) -> Path:
     return path
 
 
+def write_explaining_classifier(path: Path) -> Path:
+    """The brightness classifier with a ``heatmaps`` output, torch-free: its class activation maps are each 8x8
+    block's mean brightness times the label's weight plus its bias, so a map's mean is the logit, as in the real
+    models, and bright regions are hot for ``neutral``."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = np.arange(7, dtype=np.float32) - 3.0
+    weights = numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, 7, 1, 1), "w")
+    bias = numpy_helper.from_array((-10.0 * k).reshape(1, 7, 1, 1), "b")
+    nodes = [helper.make_node("AveragePool", ["pixels"], ["blocks"], kernel_shape=[8, 8], strides=[8, 8]),
+             helper.make_node("Mul", ["blocks", "w"], ["scaled"]),
+             helper.make_node("Add", ["scaled", "b"], ["heatmaps"]),
+             helper.make_node("ReduceMean", ["heatmaps"], ["logits"], axes=[2, 3], keepdims=0),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "explaining", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 1, 48, 48])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 7]),
+         helper.make_tensor_value_info("heatmaps", TensorProto.FLOAT, ["N", 7, 6, 6])],
+        initializer=[weights, bias])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def explaining_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Path to the tiny brightness classifier with heatmaps (see :func:`write_explaining_classifier`)."""
+    return write_explaining_classifier(tmp_path_factory.mktemp("models") / "explaining.onnx")
+
+
 @pytest.fixture(scope="session")
 def brightness_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path to the tiny brightness classifier (see :func:`write_brightness_classifier`)."""

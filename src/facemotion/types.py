@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from facemotion.errors import FacemotionError
 from facemotion.labels import EMOTIONS
 
-__all__ = ["Box", "BoxLike", "Landmarks", "Detection", "FaceResult", "ImageResult"]
+__all__ = ["Box", "BoxLike", "Landmarks", "Detection", "Heatmap", "FaceResult", "ImageResult"]
 
 
 @dataclass(frozen=True)
@@ -133,23 +133,74 @@ class Detection:
     landmarks: Landmarks | None = None
 
 
-def _probabilities(values: Mapping[str, float] | Sequence[float]) -> dict[str, float]:
+_Grid = tuple[tuple[float, ...], ...]
+_Affine = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Where on one face the model found each label: class activation maps and where they lie in the photo.
+
+    ``maps`` holds, per label, a small grid (rows top to bottom, e.g. 6x6) in logit units: cell values are how much
+    that part of the face raised (positive) or lowered (negative) the label's logit; their mean is the logit.
+    ``matrix`` is the 2x3 affine from the grid's continuous coordinates (corners at 0 and the grid's width and
+    height) to the photo's (pixel ``i`` spans ``[i, i + 1)``): it carries the crop's position, scale and rotation.
+    """
+
+    matrix: _Affine
+    maps: dict[str, _Grid] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        matrix = tuple(tuple(float(v) for v in row) for row in self.matrix)
+        if len(matrix) != 2 or any(len(row) != 3 for row in matrix):
+            raise ValueError(f"a heatmap matrix is 2x3, got {matrix!r}")
+        maps = {str(k): tuple(tuple(float(v) for v in row) for row in grid) for k, grid in self.maps.items()}
+        shapes = {(len(g), len(g[0]) if g else 0) for g in maps.values()}
+        if len(shapes) > 1 or any(0 in shape for shape in shapes):
+            raise ValueError(f"heatmap grids must be non-empty and all the same shape, got {sorted(shapes)}")
+        object.__setattr__(self, "matrix", matrix)
+        object.__setattr__(self, "maps", maps)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The grid's ``(height, width)``."""
+        grid = next(iter(self.maps.values()), ())
+        return len(grid), len(grid[0]) if grid else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``size`` ``[h, w]``, ``matrix`` (2x3, grid -> photo) and ``maps`` ``{label: h x w}``."""
+        return {"size": list(self.size), "matrix": [[round(v, 4) for v in row] for row in self.matrix],
+                "maps": {label: [[round(v, 3) for v in row] for row in grid] for label, grid in self.maps.items()}}
+
+
+def _probabilities(values: Mapping[str, float] | Sequence[float],
+                   labels: Sequence[str] | None = None) -> dict[str, float]:
+    """``{label: p}`` in label order: a mapping keeps its own keys (checked against ``labels`` when given), a
+    sequence is named by ``labels`` (FER2013's seven when None)."""
     if isinstance(values, Mapping):
-        if tuple(values) != EMOTIONS:
-            raise ValueError(f"probabilities must have the keys {EMOTIONS} in that order, got {tuple(values)}")
-        numbers = [float(values[e]) for e in EMOTIONS]
+        names = tuple(values)
+        if labels is not None and names != tuple(labels):
+            raise ValueError(f"probabilities must have the keys {tuple(labels)} in that order, got {names}")
+        if len(names) < 2:
+            raise ValueError(f"probabilities need at least two labels, got {names}")
+        numbers = [float(values[e]) for e in names]
     else:
+        names = tuple(EMOTIONS if labels is None else labels)
         numbers = [float(v) for v in values]
-        if len(numbers) != len(EMOTIONS):
-            raise ValueError(f"expected {len(EMOTIONS)} probabilities, got {len(numbers)}")
+        if len(numbers) != len(names):
+            raise ValueError(f"expected {len(names)} probabilities (one per label of {names}), got {len(numbers)}")
     if not all(math.isfinite(p) for p in numbers):
         raise ValueError(f"probabilities must be finite, got {numbers}")
-    return dict(zip(EMOTIONS, numbers))
+    return dict(zip(names, numbers))
 
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: where it is, how sure the detector was, and the emotion probabilities in label order."""
+    """One face: where it is, how sure the detector was, and the probabilities of the model's labels in its order.
+
+    ``emotion`` is a label name of the model that scored the face: FER2013's seven for the packaged models, any
+    names for a model trained on your own data (they travel in the model, see :mod:`facemotion.labels`).
+    """
 
     box: Box
     emotion: str
@@ -157,23 +208,26 @@ class FaceResult:
     probabilities: dict[str, float] = field(hash=False)
     detection_score: float | None = None
     landmarks: Landmarks | None = None
+    heatmap: Heatmap | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "probabilities", _probabilities(self.probabilities))
-        if self.emotion not in EMOTIONS:
-            raise ValueError(f"unknown emotion {self.emotion!r}; expected one of {EMOTIONS}")
+        if self.emotion not in self.probabilities:
+            raise ValueError(f"unknown emotion {self.emotion!r}; expected one of {tuple(self.probabilities)}")
 
     @classmethod
     def from_probabilities(cls, detection: Detection, probabilities: Sequence[float], *,
-                           box: Box | None = None) -> FaceResult:
+                           box: Box | None = None, heatmap: Heatmap | None = None,
+                           labels: Sequence[str] | None = None) -> FaceResult:
         """The result for one detection; ``emotion``/``confidence`` are the most probable label and its probability.
 
-        ``box`` overrides the detection's box (the Recognizer passes it clipped to the image).
+        ``box`` overrides the detection's box (the Recognizer passes it clipped to the image); ``labels`` names the
+        probabilities (the model's label names; FER2013's seven when None).
         """
-        probs = _probabilities(probabilities)
+        probs = _probabilities(probabilities, labels)
         emotion = max(probs, key=probs.__getitem__)
         return cls(box=box or detection.box, emotion=emotion, confidence=probs[emotion], probabilities=probs,
-                   detection_score=detection.score, landmarks=detection.landmarks)
+                   detection_score=detection.score, landmarks=detection.landmarks, heatmap=heatmap)
 
     def top_k(self, k: int) -> list[tuple[str, float]]:
         """The ``k`` most probable emotions with their probabilities, most probable first."""
@@ -182,7 +236,8 @@ class FaceResult:
     def to_dict(self, top_k: int = 1) -> dict[str, Any]:
         """The JSON form: ``box``, ``detection_score``, ``landmarks``, ``emotion``, ``confidence``, ``probabilities``,
         and with ``top_k > 1`` also ``top_k``: the ``top_k`` most probable ``{"emotion", "probability"}``, best first
-        (one definition for the CLI's JSON lines and the HTTP service).
+        (one definition for the CLI's JSON lines and the HTTP service); ``heatmap`` (:meth:`Heatmap.to_dict`) only
+        when the face was explained.
         """
         record = {
             "box": self.box.to_dict(),
@@ -194,6 +249,8 @@ class FaceResult:
         }
         if top_k > 1:
             record["top_k"] = [{"emotion": e, "probability": round(p, 6)} for e, p in self.top_k(top_k)]
+        if self.heatmap is not None:
+            record["heatmap"] = self.heatmap.to_dict()
         return record
 
 

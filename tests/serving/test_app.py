@@ -93,10 +93,11 @@ def test_model_and_detector_choices_load_once_and_are_cached(client: Any) -> Non
     assert recognizers.get(None, "none") is recognizers.get()  # the start-up choice is the start-up Recognizer
 
 
-def test_an_unavailable_detector_is_a_400_naming_the_fix(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)  # and the cache is an empty per-test folder
+def test_an_unavailable_detector_is_a_400_naming_the_fix(client: Any, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.setenv("FACEMOTION_YUNET_MODEL", str(tmp_path / "gone.onnx"))  # the wheel's copy is not used then
     assert_error(client.post("/v1/predict", params={"detector": "yunet"}, content=png(DARK)), 400,
-                 "download-models")
+                 "FACEMOTION_YUNET_MODEL", "download-models")
 
 
 @pytest.mark.parametrize(("params", "fragment"), [
@@ -349,10 +350,10 @@ def test_the_openapi_schema_describes_the_response_and_the_upload(client: Any) -
     assert {"multipart/form-data", "image/*", "application/octet-stream"} <= set(operation["requestBody"]["content"])
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("PredictResponse")
     assert {"400", "401", "408", "413", "415", "422", "503", "504"} <= set(operation["responses"])
-    assert {p["name"] for p in operation["parameters"]} == {"detector", "model", "top_k"}
+    assert {p["name"] for p in operation["parameters"]} == {"detector", "model", "top_k", "explain"}
     components = schema["components"]["schemas"]
-    # the schema mirrors to_dict(), top_k included
-    assert set(components["FaceModel"]["properties"]) == set(_sample_face().to_dict(top_k=2))
+    # the schema mirrors to_dict(), top_k and heatmap included
+    assert set(components["FaceModel"]["properties"]) == set(_sample_face().to_dict(top_k=2)) | {"heatmap"}
     assert list(components["Probabilities"]["properties"]) == list(EMOTIONS)
     assert set(components["PredictResponse"]["properties"]) == set(ImageResult(None).to_dict()) | {
         "model", "detector", "timing_ms"}

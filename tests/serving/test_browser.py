@@ -179,6 +179,30 @@ def test_webcam_mode_overlays_live_results(browser: Any, server: LiveServer, art
     assert browser.execute_script("return Number(document.body.dataset.frames);") <= frames + 1  # it stopped
 
 
+def test_the_heatmap_toggle_draws_maps_over_faces(browser: Any, server: LiveServer, media_dir: Path,
+                                                  artifacts_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "explain").click()
+    browser.find_element(By.ID, "file").send_keys(str(media_dir / "justin.jpg"))
+    wait_for(browser, "document.body.dataset.state === 'done' || document.body.dataset.state === 'error'")
+    assert browser.execute_script("return document.body.dataset.heatmaps;") == "1"
+    hot = browser.execute_script(  # reddish heat near the face centre, on a nearly gray photo
+        "const c = document.getElementById('canvas');"
+        "const px = c.getContext('2d').getImageData(140, 150, 100, 80).data;"
+        "let hot = 0; for (let i = 0; i < px.length; i += 4) { if (px[i] - px[i+2] > 60) hot++; } return hot;")
+    assert hot > 300
+    save_screenshot(browser, artifacts_dir, "upload-justin-heatmap.png", capsys)
+
+    browser.find_element(By.ID, "tab-webcam").click()
+    browser.find_element(By.ID, "cam-start").click()
+    wait_for(browser, "Number(document.body.dataset.frames || 0) >= 2 && Number(document.body.dataset.heatmaps) >= 1")
+    save_screenshot(browser, artifacts_dir, "webcam-justin-heatmap.png", capsys)
+    browser.find_element(By.ID, "cam-stop").click()
+    browser.find_element(By.ID, "explain").click()  # off again for the tests after this one
+
+
 def test_a_server_with_an_api_key_asks_for_it_once(browser: Any, media_dir: Path, artifacts_dir: Path) -> None:
     from selenium.webdriver.common.by import By
 

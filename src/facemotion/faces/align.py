@@ -19,7 +19,8 @@ from facemotion.faces.detect import check_bgr
 from facemotion.labels import IMAGE_SIZE
 from facemotion.types import Detection, Landmarks
 
-__all__ = ["DEFAULT_MARGINS", "default_margin", "eye_angle", "face_matrix", "crop_face", "crop_faces", "to_gray"]
+__all__ = ["DEFAULT_MARGINS", "default_margin", "eye_angle", "face_matrix", "crop_geometry", "crop_to_image",
+           "crop_face", "crop_faces", "to_gray"]
 
 DEFAULT_MARGINS: dict[str, float] = {"yunet": 0.025, "haar": 0.05, "none": 0.0, "boxes": 0.0}
 """Margin per detector name, as a fraction of the box's long side added on every side. Measured on 1,000 FER2013
@@ -58,6 +59,28 @@ def face_matrix(center: tuple[float, float], side: float, *, angle: float = 0.0,
                      [sin, cos, cy - 0.5 + (sin + cos) * offset]], np.float64)
 
 
+def crop_geometry(detection: Detection, *, margin: float,
+                  align: bool = True) -> tuple[tuple[float, float], float, float]:
+    """The crop's square in image pixels: its centre, its side and its rotation in degrees (the eye line's)."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    box = detection.box
+    angle = eye_angle(detection.landmarks) if align and detection.landmarks is not None else 0.0
+    return box.center, max(box.w, box.h) * (1.0 + 2.0 * margin), angle
+
+
+def crop_to_image(detection: Detection, *, margin: float, align: bool = True, size: int = IMAGE_SIZE) -> np.ndarray:
+    """The 2x3 affine from a crop's continuous coordinates (corners at 0 and ``size``) to the image's.
+
+    Continuous means pixel ``i`` spans ``[i, i + 1)``, the convention of an HTML canvas transform; it lets anything
+    computed on the crop (a heatmap) be drawn back onto the photo, rotation included.
+    """
+    center, side, angle = crop_geometry(detection, margin=margin, align=align)
+    matrix = face_matrix(center, side, angle=angle, size=size)
+    matrix[:, 2] += 0.5 - matrix[:, :2].sum(axis=1) * 0.5  # pixel centres -> pixel corners, on both sides
+    return matrix
+
+
 def _shrink_region(gray: np.ndarray, center: tuple[float, float], side: float,
                    target: float) -> tuple[np.ndarray, tuple[float, float], float]:
     """The neighbourhood of a large face, area-shrunk so the face is about ``target`` pixels: cheap and alias-free.
@@ -89,13 +112,10 @@ def crop_face(gray: np.ndarray, detection: Detection, *, margin: float, align: b
     """
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError(f"expected a (H, W) uint8 grayscale image, got {gray.dtype} {gray.shape}")
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
     box = detection.box
     if box.w <= 0 or box.h <= 0:
         raise ValueError(f"cannot crop an empty box {box.to_tuple()}")
-    angle = eye_angle(detection.landmarks) if align and detection.landmarks is not None else 0.0
-    center, side = box.center, max(box.w, box.h) * (1.0 + 2.0 * margin)
+    center, side, angle = crop_geometry(detection, margin=margin, align=align)
     source = gray
     if side > 2 * size:
         source, center, side = _shrink_region(gray, center, side, 2.0 * size)

@@ -1,17 +1,28 @@
-"""Classifiers that turn ``(N, 48, 48)`` uint8 face crops into ``(N, 7)`` probabilities, whatever runs them."""
+"""Classifiers that turn ``(N, 48, 48)`` uint8 face crops into ``(N, K)`` probabilities, whatever runs them.
+
+Each carries its label names (``labels``), read from the model itself: the ONNX metadata or the checkpoint's
+training settings, FER2013's seven for a model that names none.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import json
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from facemotion.errors import ModelError
 from facemotion.inference.weights import resolve_model
-from facemotion.labels import IMAGE_SIZE, NUM_CLASSES
+from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, check_labels
 
-__all__ = ["Classifier", "OnnxClassifier", "TorchClassifier", "load_classifier", "check_crops"]
+__all__ = ["Classifier", "ExplainingClassifier", "OnnxClassifier", "TorchClassifier", "load_classifier",
+           "check_crops", "classifier_labels", "labels_from_metadata", "HEATMAP_OUTPUT"]
+
+HEATMAP_OUTPUT = "heatmaps"
+"""The graph output holding the class activation maps (see :mod:`facemotion.models.export`)."""
 
 
 @runtime_checkable
@@ -19,8 +30,54 @@ class Classifier(Protocol):
     """Anything that scores face crops: the ONNX model, a torch checkpoint, a test double."""
 
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
-        """``(N, 48, 48)`` uint8 grayscale crops -> ``(N, 7)`` float32 probabilities in label order."""
+        """``(N, 48, 48)`` uint8 grayscale crops -> ``(N, K)`` float32 probabilities in label order."""
         ...
+
+
+def classifier_labels(classifier: object) -> tuple[str, ...]:
+    """The label names of any classifier: its ``labels`` attribute, else FER2013's seven (a test double)."""
+    labels = getattr(classifier, "labels", None)
+    return EMOTIONS if labels is None else tuple(labels)
+
+
+def labels_from_metadata(metadata: Mapping[str, str], num_outputs: object, source: str | Path) -> tuple[str, ...]:
+    """The graph's ``labels`` metadata (a JSON list), checked against its output width; FER2013's seven when the
+    graph names none and has seven outputs (models exported before labels travelled)."""
+    text = metadata.get("labels")
+    if text is None:
+        if num_outputs not in (NUM_CLASSES, None) and not isinstance(num_outputs, str):
+            raise ModelError(f"{source}: the graph has {num_outputs} outputs but names no labels (metadata "
+                             f"'labels'); only a 7-output graph is taken to mean FER2013's labels")
+        return EMOTIONS
+    try:
+        labels = check_labels(json.loads(text), source=f"{source}: metadata 'labels'")
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise ModelError(f"{source}: metadata 'labels' must be a JSON list of two or more names ({exc})") from exc
+    if isinstance(num_outputs, int) and num_outputs != len(labels):
+        raise ModelError(f"{source}: the graph has {num_outputs} outputs but its metadata names {len(labels)} labels")
+    return labels
+
+
+@runtime_checkable
+class ExplainingClassifier(Classifier, Protocol):
+    """A classifier that can also say where on each crop every label's evidence lies."""
+
+    def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, 48, 48)`` crops -> ``(N, K)`` probabilities and ``(N, K, h, w)`` class activation maps (logits)."""
+        ...
+
+
+def _labels_of_checkpoint(info: Mapping[str, object], num_classes: int, source: Path) -> tuple[str, ...]:
+    config = info.get("config")
+    names = config.get("labels") if isinstance(config, Mapping) else None
+    if names:
+        labels = check_labels(names if isinstance(names, Sequence) else [], source=f"{source}: config labels")
+        if len(labels) != num_classes:
+            raise ModelError(f"{source}: the model has {num_classes} outputs but its config names {len(labels)} labels")
+        return labels
+    if num_classes != NUM_CLASSES:
+        raise ModelError(f"{source}: the model has {num_classes} outputs but its config names no labels")
+    return EMOTIONS
 
 
 def check_crops(crops: np.ndarray) -> np.ndarray:
@@ -52,16 +109,33 @@ class OnnxClassifier:
         if len(inputs) != 1 or list(inputs[0].shape[1:]) != [1, IMAGE_SIZE, IMAGE_SIZE]:
             raise ModelError(f"{self.path}: expected one input of shape (N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}), "
                              f"got {[i.shape for i in inputs]}")
-        if outputs[0].shape[-1] != NUM_CLASSES:
-            raise ModelError(f"{self.path}: expected {NUM_CLASSES} outputs, got shape {outputs[0].shape}")
-        self._input = inputs[0].name
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        shape = outputs[0].shape
+        self.labels = labels_from_metadata(self.metadata, shape[-1] if len(shape) == 2 else None, self.path)
+        if len(shape) != 2:
+            raise ModelError(f"{self.path}: expected an output of shape (N, {len(self.labels)}), got {shape}")
+        self._input, self._output = inputs[0].name, outputs[0].name
+        self.has_heatmaps = any(o.name == HEATMAP_OUTPUT for o in outputs)
 
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
         batch = check_crops(crops)
         if batch.shape[0] == 0:
-            return np.zeros((0, NUM_CLASSES), np.float32)
-        return self.session.run(None, {self._input: batch})[0].astype(np.float32)
+            return np.zeros((0, len(self.labels)), np.float32)
+        # Naming the output lets ONNX Runtime skip the heatmap branch.
+        return self.session.run([self._output], {self._input: batch})[0].astype(np.float32)
+
+    def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and class activation maps from one run of the graph."""
+        if not self.has_heatmaps:
+            raise ModelError(f"{self.path} was exported before heatmaps existed (it has no {HEATMAP_OUTPUT!r} "
+                             f"output); re-export it: facemotion export --weights {self.path} --out NEW.onnx "
+                             f"(keeps its metadata and model card; needs the train extra)")
+        batch = check_crops(crops)
+        if batch.shape[0] == 0:
+            k = len(self.labels)
+            return np.zeros((0, k), np.float32), np.zeros((0, k, 1, 1), np.float32)
+        probs, maps = self.session.run([self._output, HEATMAP_OUTPUT], {self._input: batch})
+        return probs.astype(np.float32), maps.astype(np.float32)
 
 
 class TorchClassifier:
@@ -74,6 +148,7 @@ class TorchClassifier:
 
         self.path = Path(path)
         self.model, self.info = model_from_checkpoint(self.path)
+        self.labels = _labels_of_checkpoint(self.info, int(getattr(self.model, "num_classes", NUM_CLASSES)), self.path)
         self.device = torch.device(device)
         self.model.to(self.device)
         self.temperature = temperature
@@ -86,13 +161,26 @@ class TorchClassifier:
         with torch.inference_mode():
             for i in range(0, batch.shape[0], batch_size):
                 outs.append(self.model(batch[i:i + batch_size].to(self.device)).float().cpu())
-        return torch.cat(outs).numpy() if outs else np.zeros((0, NUM_CLASSES), np.float32)
+        return torch.cat(outs).numpy() if outs else np.zeros((0, len(self.labels)), np.float32)
 
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
-        logits = self.logits(crops) / self.temperature
-        logits = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return _softmax(self.logits(crops) / self.temperature)
+
+    def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and class activation maps; a model without a pooled linear head raises ModelError."""
+        import torch
+
+        from facemotion.models.cam import logits_and_maps
+
+        with torch.inference_mode():
+            logits, maps = logits_and_maps(self.model, torch.from_numpy(check_crops(crops)).to(self.device))
+        return _softmax(logits.float().cpu().numpy() / self.temperature), maps.float().cpu().numpy()
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def load_classifier(model: str | Path, *, threads: int = 0) -> Classifier:

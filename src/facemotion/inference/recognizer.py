@@ -8,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from facemotion.errors import FacemotionError
+from facemotion.errors import FacemotionError, ModelError
 from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin, detections_from_boxes
+from facemotion.faces.align import crop_to_image
 from facemotion.faces.detect import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
-from facemotion.inference.backends import Classifier, load_classifier
+from facemotion.inference.backends import Classifier, ExplainingClassifier, classifier_labels, load_classifier
+from facemotion.inference.explain import Explain, explain_labels, face_heatmap
 from facemotion.inference.images import DEFAULT_MAX_PIXELS, ChannelOrder, ImageInput, describe_source, load_image
+from facemotion.labels import IMAGE_SIZE
 from facemotion.types import BoxLike, Detection, FaceResult, ImageResult
 
 __all__ = ["Recognizer"]
@@ -31,6 +34,7 @@ class Recognizer:
         for face in recognizer("photo.jpg"):       # same as recognizer.predict("photo.jpg")
             print(face.emotion, face.confidence, face.box.to_tuple())
         recognizer.predict(frame_bgr, boxes=[(10, 20, 100, 100)])   # your own face boxes: no detection
+        recognizer.predict("photo.jpg", explain=True)[0].heatmap    # where the top label's evidence lies
 
     Args:
         model: ``"default"`` (most accurate), ``"fast"``, a path to an exported ``.onnx`` (or a ``.pt`` checkpoint,
@@ -47,7 +51,8 @@ class Recognizer:
         threads: ONNX Runtime threads for the classifier (0: its default).
 
     One Recognizer may be shared by threads: detection is serialised per detector, the ONNX session is
-    thread-safe.
+    thread-safe. ``labels`` holds the model's label names (FER2013's seven for the packaged models); every result's
+    ``emotion`` and ``probabilities`` use them.
     """
 
     def __init__(self, model: str | Path | Classifier = "default", detector: str | FaceDetector = "auto", *,
@@ -65,6 +70,7 @@ class Recognizer:
             self.classifier = model
         else:
             self.classifier = load_classifier(model, threads=threads)
+        self.labels: tuple[str, ...] = classifier_labels(self.classifier)
         self.margin = margin
         self.align = align
         self.max_pixels = max_pixels
@@ -77,8 +83,8 @@ class Recognizer:
                 f"margin={self._margin_for(self.detector.name)}, align={self.align})")
 
     def __call__(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
-                 channel_order: ChannelOrder = "bgr") -> list[FaceResult]:
-        return self.predict(image, boxes=boxes, channel_order=channel_order)
+                 channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[FaceResult]:
+        return self.predict(image, boxes=boxes, channel_order=channel_order, explain=explain)
 
     def _margin_for(self, detector_name: str) -> float:
         return self.margin if self.margin is not None else default_margin(detector_name)
@@ -89,49 +95,66 @@ class Recognizer:
             return detections_from_boxes(boxes, image.shape)
         return self.detector.detect(image)
 
-    def _crops(self, image: np.ndarray, boxes: Sequence[BoxLike] | None) -> tuple[list[Detection], np.ndarray]:
+    def _crops(self, image: np.ndarray,
+               boxes: Sequence[BoxLike] | None) -> tuple[list[Detection], np.ndarray, float]:
         detections = self.detect(image, boxes)
         margin = self._margin_for("boxes" if boxes is not None else self.detector.name)
-        return detections, crop_faces(image, detections, margin=margin, align=self.align)
+        return detections, crop_faces(image, detections, margin=margin, align=self.align), margin
 
     def classify(self, crops: np.ndarray) -> np.ndarray:
-        """``(N, 48, 48)`` uint8 grayscale face crops -> ``(N, 7)`` float32 probabilities in label order."""
+        """``(N, 48, 48)`` uint8 grayscale face crops -> ``(N, K)`` float32 probabilities in :attr:`labels` order."""
         return np.asarray(self.classifier.predict_proba(crops), dtype=np.float32)
 
+    def classify_explained(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and ``(N, K, h, w)`` class activation maps of the crops, from one classifier call."""
+        if not isinstance(self.classifier, ExplainingClassifier):
+            raise ModelError(f"{type(self.classifier).__name__} gives no heatmaps: use an exported facemotion .onnx "
+                             f"or a .pt checkpoint")
+        probabilities, maps = self.classifier.explain(crops)
+        return np.asarray(probabilities, dtype=np.float32), np.asarray(maps, dtype=np.float32)
+
     def predict(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
-                channel_order: ChannelOrder = "bgr") -> list[FaceResult]:
+                channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[FaceResult]:
         """Every face in one image, best detection first; ``[]`` when there is none.
 
         Args:
             image: a path, encoded bytes, a NumPy array or a PIL image.
             boxes: your own face boxes ``(x, y, w, h)`` in the image's pixels; detection is skipped.
             channel_order: ``bgr`` (OpenCV) or ``rgb``, for 3- or 4-channel NumPy arrays only.
+            explain: give each face a :class:`~facemotion.types.Heatmap`: ``True`` for its top label, ``"all"``
+                for every label, or a label name or list of names. ``False`` (the default) costs nothing.
 
         Raises:
             ImageError: the image cannot be read (see :func:`~facemotion.inference.images.load_image`).
+            ModelError: ``explain`` with a model that has no heatmaps (exported before they existed).
+            FacemotionError: ``explain`` names an unknown label.
         """
+        keep = explain_labels(explain, self.labels)
         bgr = load_image(image, channel_order=channel_order, max_pixels=self.max_pixels)
-        detections, crops = self._crops(bgr, boxes)
+        detections, crops, margin = self._crops(bgr, boxes)
         if not detections:
             return []
-        probabilities = self.classify(crops)  # all faces of the image in one call
-        return self._results(bgr, detections, probabilities)
+        if keep is None:
+            return self._results(bgr, detections, self.classify(crops))  # all faces of the image in one call
+        probabilities, maps = self.classify_explained(crops)
+        return self._results(bgr, detections, probabilities, maps=maps, keep=keep, margin=margin)
 
     def predict_batch(self, images: Sequence[ImageInput], *, boxes: Sequence[Sequence[BoxLike] | None] | None = None,
-                      channel_order: ChannelOrder = "bgr") -> list[ImageResult]:
+                      channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[ImageResult]:
         """One :class:`ImageResult` per image, in order; an image that fails gets its ``error`` and the rest go on.
 
         The faces of all images are classified in one call. ``boxes``, when given, holds one list of boxes (or None
-        to detect) per image.
+        to detect) per image; ``explain`` is as in :meth:`predict`.
         """
         if boxes is not None and len(boxes) != len(images):
             raise FacemotionError(f"boxes must hold one entry per image: got {len(boxes)} for {len(images)} images")
-        prepared: list[tuple[np.ndarray, list[Detection]] | str] = []
+        keep = explain_labels(explain, self.labels)
+        prepared: list[tuple[np.ndarray, list[Detection], float] | str] = []
         all_crops = []
         for i, source in enumerate(images):
             try:
                 bgr = load_image(source, channel_order=channel_order, max_pixels=self.max_pixels)
-                detections, crops = self._crops(bgr, boxes[i] if boxes is not None else None)
+                detections, crops, margin = self._crops(bgr, boxes[i] if boxes is not None else None)
             except FacemotionError as exc:
                 prepared.append(str(exc))
                 continue
@@ -139,23 +162,39 @@ class Recognizer:
                 logger.debug("unexpected error on %s", describe_source(source), exc_info=True)
                 prepared.append(f"{describe_source(source)}: {type(exc).__name__}: {exc}")
                 continue
-            prepared.append((bgr, detections))
+            prepared.append((bgr, detections, margin))
             all_crops.append(crops)
-        probabilities = self.classify(np.concatenate(all_crops)) if all_crops else np.zeros((0, 7), np.float32)
+        crops = np.concatenate(all_crops) if all_crops else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
+        maps = None
+        if keep is None:
+            probabilities = self.classify(crops) if len(crops) else np.zeros((0, len(self.labels)), np.float32)
+        else:
+            probabilities, maps = self.classify_explained(crops)
         results, start = [], 0
         for source, item in zip(images, prepared):
             path = str(source) if isinstance(source, (str, Path)) else None
             if isinstance(item, str):
                 results.append(ImageResult(path, error=item))
                 continue
-            bgr, detections = item
-            faces = self._results(bgr, detections, probabilities[start:start + len(detections)])
-            start += len(detections)
+            bgr, detections, margin = item
+            end = start + len(detections)
+            faces = self._results(bgr, detections, probabilities[start:end],
+                                  maps=None if maps is None else maps[start:end], keep=keep, margin=margin)
+            start = end
             results.append(ImageResult(path, tuple(faces), width=bgr.shape[1], height=bgr.shape[0]))
         return results
 
-    @staticmethod
-    def _results(image: np.ndarray, detections: list[Detection], probabilities: np.ndarray) -> list[FaceResult]:
+    def _results(self, image: np.ndarray, detections: list[Detection], probabilities: np.ndarray, *,
+                 maps: np.ndarray | None = None, keep: tuple[str, ...] | str | None = None,
+                 margin: float = 0.0) -> list[FaceResult]:
         height, width = image.shape[:2]
-        return [FaceResult.from_probabilities(d, p, box=d.box.clip(width, height))
-                for d, p in zip(detections, probabilities)]
+        faces = []
+        for i, (detection, probs) in enumerate(zip(detections, probabilities)):
+            heatmap = None
+            if maps is not None and keep is not None:
+                labels = (self.labels[int(np.argmax(probs))],) if keep == "top" else keep
+                matrix = crop_to_image(detection, margin=margin, align=self.align)
+                heatmap = face_heatmap(maps[i], labels, self.labels, matrix, IMAGE_SIZE)
+            faces.append(FaceResult.from_probabilities(detection, probs, box=detection.box.clip(width, height),
+                                                       heatmap=heatmap, labels=self.labels))
+        return faces

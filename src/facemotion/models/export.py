@@ -2,6 +2,9 @@
 
 Normalisation (inside every model), temperature scaling and optional flip test-time augmentation are baked
 into the graph, so any ONNX consumer (Python, C++, a browser) gets the same numbers without re-implementing them.
+A model with a pooled linear head also gets a second output, ``heatmaps``: its class activation maps
+(:mod:`facemotion.models.cam`). ONNX Runtime computes an output only when it is requested, so a caller that asks
+for ``probabilities`` alone pays nothing for it.
 """
 
 from __future__ import annotations
@@ -15,55 +18,76 @@ import torch
 from torch import nn
 
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
+from facemotion.models.cam import logits_and_maps, supports_cam
 
-__all__ = ["ProbabilityHead", "to_onnx", "INPUT_NAME", "OUTPUT_NAME"]
+__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC"]
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
+HEATMAP_NAME = "heatmaps"
+HEATMAP_DOC = ("float32 N x K x h x w class activation maps in logit units (before the temperature): the spatial "
+               "mean of map k is label k's logit; row 0 is the top of the 48x48 crop")
 
 
 class ProbabilityHead(nn.Module):
-    """Wraps a logits model: divide by the temperature, softmax, and average with the mirrored face if asked."""
+    """Wraps a logits model: divide by the temperature, softmax, and average with the mirrored face if asked.
 
-    def __init__(self, model: nn.Module, *, temperature: float = 1.0, flip_tta: bool = False) -> None:
+    With ``heatmaps``, it also returns the class activation maps, from the same pass over the features; under flip
+    TTA the mirrored face's maps are flipped back and averaged in.
+    """
+
+    def __init__(self, model: nn.Module, *, temperature: float = 1.0, flip_tta: bool = False,
+                 heatmaps: bool = False) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.model = model
         self.temperature = float(temperature)
         self.flip_tta = flip_tta
+        self.heatmaps = heatmaps
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        probs = torch.softmax(self.model(pixels) / self.temperature, dim=1)
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if not self.heatmaps:
+            probs = torch.softmax(self.model(pixels) / self.temperature, dim=1)
+            if self.flip_tta:
+                mirrored = torch.softmax(self.model(torch.flip(pixels, dims=[3])) / self.temperature, dim=1)
+                probs = (probs + mirrored) / 2
+            return probs
+        logits, maps = logits_and_maps(self.model, pixels)
+        probs = torch.softmax(logits / self.temperature, dim=1)
         if self.flip_tta:
-            mirrored = torch.softmax(self.model(torch.flip(pixels, dims=[3])) / self.temperature, dim=1)
-            probs = (probs + mirrored) / 2
-        return probs
+            logits_m, maps_m = logits_and_maps(self.model, torch.flip(pixels, dims=[3]))
+            probs = (probs + torch.softmax(logits_m / self.temperature, dim=1)) / 2
+            maps = (maps + torch.flip(maps_m, dims=[3])) / 2
+        return probs, maps
 
 
 def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, flip_tta: bool = False,
-            metadata: dict[str, Any] | None = None, opset: int = 17) -> Path:
+            metadata: dict[str, Any] | None = None, opset: int = 17, heatmaps: bool | None = None) -> Path:
     """Write ``model`` (a facemotion logits model) as ONNX with a dynamic batch dimension.
 
     The graph's metadata carries the label names, temperature and TTA, plus ``metadata`` (e.g. the model card).
+    ``heatmaps`` adds the ``heatmaps`` output; None adds it whenever the model has a pooled linear head.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    head = ProbabilityHead(model.float().eval(), temperature=temperature, flip_tta=flip_tta).eval()
+    heatmaps = supports_cam(model) if heatmaps is None else heatmaps
+    head = ProbabilityHead(model.float().eval(), temperature=temperature, flip_tta=flip_tta, heatmaps=heatmaps).eval()
     example = torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE) * 255
+    outputs = [OUTPUT_NAME, HEATMAP_NAME] if heatmaps else [OUTPUT_NAME]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(head, (example,), str(path), dynamo=False, input_names=[INPUT_NAME],
-                          output_names=[OUTPUT_NAME], opset_version=opset,
-                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
-    _write_metadata(path, {"labels": json.dumps(list(EMOTIONS)), "temperature": str(temperature),
+                          output_names=outputs, opset_version=opset,
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}})
+    write_metadata(path, {"labels": json.dumps(list(EMOTIONS)), "temperature": str(temperature),
                            "flip_tta": str(flip_tta).lower(), "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
                            "output": "float32 N x 7 probabilities in label order",
                            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}})
     return path
 
 
-def _write_metadata(path: Path, props: dict[str, str]) -> None:
+def write_metadata(path: Path, props: dict[str, str]) -> None:
     import onnx
 
     proto = onnx.load(str(path))
@@ -72,4 +96,7 @@ def _write_metadata(path: Path, props: dict[str, str]) -> None:
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "facemotion"
+    for output in proto.graph.output:
+        if output.name == HEATMAP_NAME:
+            output.doc_string = HEATMAP_DOC
     onnx.save(proto, str(path))

@@ -11,32 +11,31 @@ Run it with ``facemotion serve``, or ``uvicorn --factory facemotion.serving.app:
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request, Security
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from facemotion import __version__
-from facemotion.errors import FacemotionError
-from facemotion.serving.limits import Saturated, WorkLimiter
-from facemotion.serving.recognizers import DETECTOR_CHOICES, MODEL_CHOICES, Recognizers
-from facemotion.serving.schemas import ErrorResponse, HealthResponse, PredictResponse, ReadyResponse
+from facemotion.errors import FacemotionError, ModelError
+from facemotion.serving.auth import api_key_dependencies
+from facemotion.serving.errors import add_error_handlers, json_error
+from facemotion.serving.limits import Saturated, UploadBudget, WorkLimiter
+from facemotion.serving.recognizers import DETECTOR_CHOICES, MODEL_CHOICES, ChoiceUnavailable, Recognizers
+from facemotion.serving.schemas import ErrorResponse, HealthResponse, PredictResponse, ReadyResponse, relabel_openapi
 from facemotion.serving.settings import ServeSettings
 from facemotion.serving.uploads import ServiceError, check_declared_size, read_image
 
 if TYPE_CHECKING:
+    from facemotion.inference.explain import Explain
     from facemotion.inference.recognizer import Recognizer
 
 __all__ = ["create_app", "app_from_env", "static_dir", "model_label"]
@@ -66,7 +65,8 @@ _PREDICT_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _error("the upload is larger than the byte limit"),
     415: _error("the body is declared as something other than an image"),
     422: _error("a query option has an unknown value"),
-    503: _error("every worker and queue slot is taken, or the model is still loading: see Retry-After"),
+    503: _error("every worker and queue slot is taken, the uploads under way hold the upload memory budget, or "
+                "the model is still loading: see Retry-After"),
     504: _error("inference did not finish within the request timeout"),
 }
 
@@ -81,49 +81,51 @@ def model_label(model: str) -> str:
     return model if model in MODEL_CHOICES else Path(model).name
 
 
-def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def _allow_head(app: FastAPI, path: str, endpoint: Any) -> None:
+    """Answer ``HEAD path`` like ``GET path`` (the server sends no body), kept out of the schema."""
+    app.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))
-        given = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict) else ""
-        parts.append(f"{where}: {error.get('msg', 'invalid')}{given}")
-    return "; ".join(parts) or "invalid request"
+def parse_explain(value: str | None, labels: Sequence[str] | None = None) -> Explain:
+    """The ``explain`` query: absent/false -> no heatmaps, true/top -> top label, all, or comma-separated labels.
+
+    ``labels``, the serving model's label names when known, refuses unknown names before the upload is read (the
+    Recognizer checks them again against the model a request picks).
+    """
+    from facemotion.inference.explain import explain_labels
+
+    text = (value or "").strip()
+    if text.lower() in ("", "false", "0", "no"):
+        return False
+    lowered = text.lower()
+    explain: Explain = True if lowered in ("true", "1", "yes", "top") else "all" if lowered == "all" else [
+        name.strip() for name in text.split(",") if name.strip()]
+    if labels is not None:
+        explain = _label_case(explain, labels)
+        explain_labels(explain, labels)
+    return explain
 
 
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ServiceError)
-    async def service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return _json_error(exc.status, exc.message, exc.headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _json_error(422, _validation_message(exc))
-
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _json_error(500, "internal server error")
+def _label_case(explain: Explain, labels: Sequence[str]) -> Explain:
+    """Query names matched to the model's labels regardless of case (``HAPPY`` is ``happy``)."""
+    if isinstance(explain, (bool, str)):
+        return explain
+    by_lower = {label.lower(): label for label in labels}
+    return [name if name in labels else by_lower.get(name.lower(), name) for name in explain]
 
 
 def _infer(recognizers: Recognizers, data: bytes, name: str | None, model: str | None, detector: str | None,
-           top_k: int, submitted: float) -> tuple[dict[str, Any], dict[str, float]]:
+           top_k: int, submitted: float, explain: Explain = False) -> tuple[dict[str, Any], dict[str, float]]:
     """Runs on a worker thread: pick the Recognizer, decode, detect and classify; the JSON body and timings."""
     from facemotion.inference.images import load_image
     from facemotion.types import ImageResult
 
     started = time.perf_counter()
     recognizer = recognizers.get(model, detector)
+    explain = _label_case(explain, recognizer.labels)
     bgr = load_image(data, max_pixels=recognizers.settings.max_pixels)
     decoded = time.perf_counter()
-    faces = recognizer.predict(bgr)
+    faces = recognizer.predict(bgr, explain=explain)
     done = time.perf_counter()
     body = ImageResult(name, tuple(faces), width=int(bgr.shape[1]), height=int(bgr.shape[0])).to_dict()
     body["faces"] = [face.to_dict(top_k=top_k) for face in faces]
@@ -145,6 +147,7 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
     settings = settings if settings is not None else ServeSettings.from_env()
     recognizers = Recognizers(settings, recognizer)
     limiter = WorkLimiter(workers=settings.workers, max_queue=settings.max_queue)
+    uploads = UploadBudget(settings.capacity * settings.max_upload_bytes)
     retry_after = {"Retry-After": str(settings.retry_after_s)}
 
     @asynccontextmanager
@@ -167,7 +170,8 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
                   description="The emotion on every face in an image (the seven FER2013 labels). "
                               "`POST /v1/predict` with an image; the web page is at `/`.")
     app.state.settings, app.state.recognizers, app.state.limiter = settings, recognizers, limiter
-    _add_error_handlers(app)
+    app.state.uploads = uploads
+    add_error_handlers(app)
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -175,20 +179,8 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
                            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
                            expose_headers=["Retry-After", "Server-Timing"], max_age=600)
 
-    key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="Needed only when the server was started with an API key.")
-    bearer = HTTPBearer(auto_error=False, description="The API key as a bearer token (alternative to X-API-Key).")
-
-    async def require_key(key: str | None = Security(key_header),
-                          token: HTTPAuthorizationCredentials | None = Security(bearer)) -> None:
-        if settings.api_key is None:
-            return
-        given = key if key is not None else (token.credentials if token is not None else None)
-        if given is None or not hmac.compare_digest(given.encode(), settings.api_key.encode()):
-            raise ServiceError(401, "missing or wrong API key: send it as the X-API-Key header or as "
-                                    "Authorization: Bearer <key>", {"WWW-Authenticate": "Bearer"})
-
-    @app.post("/v1/predict", response_model=None, dependencies=[Depends(require_key)], openapi_extra=_REQUEST_BODY,
+    @app.post("/v1/predict", response_model=None, dependencies=api_key_dependencies(settings.api_key),
+              openapi_extra=_REQUEST_BODY,
               responses={200: {"model": PredictResponse, "description": "the faces found"}, **_PREDICT_ERRORS},
               summary="The emotion of every face in one image")
     async def predict(
@@ -196,35 +188,56 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
         detector: DetectorChoice | None = Query(None, description="face detector; default: the server's"),
         model: ModelChoice | None = Query(None, description="packaged classifier; default: the server's"),
         top_k: int = Query(1, ge=1, le=7, description="list the k most probable emotions per face (k > 1)"),
+        explain: str | None = Query(None, description="heatmaps of where each face's emotion was read: true (its "
+                                                      "top label), all, or comma-separated label names")
     ) -> JSONResponse:
         """Detect the faces in the image and classify each into the seven FER2013 emotions."""
         start = time.perf_counter()
+        try:
+            wanted = parse_explain(explain, recognizers.get().labels if recognizers.ready and model is None else None)
+        except FacemotionError as exc:
+            raise ServiceError(400, str(exc)) from None
         deadline = start + settings.timeout_s
         check_declared_size(request, settings.max_upload_bytes)
         if not recognizers.ready:
             raise ServiceError(503, recognizers.error or "the model is still loading", retry_after)
-        try:
-            slot = limiter.admit()
-        except Saturated:
-            raise ServiceError(503, f"busy: {limiter.capacity} requests are in flight; retry in "
-                                    f"{settings.retry_after_s} s", retry_after) from None
-        with slot:
-            try:
-                data, name = await asyncio.wait_for(read_image(request, settings.max_upload_bytes),
+        busy = ServiceError(503, f"busy: {limiter.capacity} requests are in flight; retry in "
+                                 f"{settings.retry_after_s} s", retry_after)
+        if limiter.saturated:  # refuse before reading a byte of the upload
+            raise busy
+        with uploads.hold() as held:
+            try:  # read whole before taking a slot: a slow upload holds its connection only, never a worker
+                data, name = await asyncio.wait_for(read_image(request, settings.max_upload_bytes, held.take),
                                                     timeout=deadline - time.perf_counter())
             except asyncio.TimeoutError:
                 raise ServiceError(408, f"the upload did not arrive within {settings.timeout_s:g} s") from None
+            except Saturated:
+                raise ServiceError(503, f"busy: uploads under way hold {uploads.limit:,} bytes; retry in "
+                                        f"{settings.retry_after_s} s", retry_after) from None
             try:
-                body, timing = await asyncio.wait_for(
-                    slot.run(_infer, recognizers, data, name, model, detector, top_k, time.perf_counter()),
-                    timeout=max(deadline - time.perf_counter(), 0.0))
-            except asyncio.TimeoutError:
-                raise ServiceError(504, f"the request took longer than {settings.timeout_s:g} s") from None
-            except FacemotionError as exc:  # ImageError (bad upload), ModelError (an option that cannot load)
-                raise ServiceError(400, str(exc)) from None
-            except Exception:
-                logger.exception("inference failed")
-                raise ServiceError(500, "internal server error: inference failed") from None
+                slot = limiter.admit()
+            except Saturated:
+                raise busy from None
+            with slot:
+                try:
+                    body, timing = await asyncio.wait_for(
+                        slot.run(_infer, recognizers, data, name, model, detector, top_k, time.perf_counter(), wanted),
+                        timeout=max(deadline - time.perf_counter(), 0.0))
+                except asyncio.TimeoutError:
+                    raise ServiceError(504, f"the request took longer than {settings.timeout_s:g} s") from None
+                except ChoiceUnavailable as exc:  # the reason names server files: log it, answer without it
+                    logger.warning("%s %s: %s", request.method, request.url.path, exc.reason)
+                    raise ServiceError(400, str(exc)) from None
+                except ModelError as exc:  # explain with a model without heatmaps; the reason names server files
+                    logger.warning("%s %s: %s", request.method, request.url.path, exc)
+                    raise ServiceError(400, "this model gives no heatmaps (exported before they existed); the "
+                                            "operator can re-export it: facemotion export --weights MODEL.onnx "
+                                            "--out NEW.onnx") from None
+                except FacemotionError as exc:  # ImageError: a bad upload, described to its sender
+                    raise ServiceError(400, str(exc)) from None
+                except Exception:
+                    logger.exception("inference failed")
+                    raise ServiceError(500, "internal server error: inference failed") from None
         timing["total"] = time.perf_counter() - start
         body["timing_ms"] = {k: round(v * 1000.0, 2) for k, v in timing.items()}
         server_timing = ", ".join(f"{k};dur={v}" for k, v in body["timing_ms"].items())
@@ -234,13 +247,17 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    _allow_head(app, "/healthz", healthz)
+
     @app.get("/readyz", response_model=ReadyResponse, summary="Readiness: the start-up model is loaded",
              responses={503: _error("the model is loading, or failed to load (the message says why)")})
     async def readyz() -> Any:
         if not recognizers.ready:
-            return _json_error(503, recognizers.error or "the model is still loading", retry_after)
+            return json_error(503, recognizers.error or "the model is still loading", retry_after)
         return {"status": "ready", "model": model_label(settings.model), "detector": recognizers.get().detector.name,
                 "workers": settings.workers, "capacity": limiter.capacity, "in_flight": limiter.in_flight}
+
+    _allow_head(app, "/readyz", readyz)
 
     static = static_dir()
 
@@ -248,8 +265,29 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
     async def page() -> FileResponse:
         return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
 
+    _allow_head(app, "/", page)
+
     app.mount("/static", StaticFiles(directory=static), name="static")
+    _openapi_with_model_labels(app, recognizers)
     return app
+
+
+def _openapi_with_model_labels(app: FastAPI, recognizers: Recognizers) -> None:
+    """Describe the serving model's labels in ``/openapi.json``, once the model is loaded (FastAPI caches the
+    document only after that, so a request during loading does not freeze the FER2013 description)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        app.openapi_schema = None  # FastAPI cached it; keep it only once relabelled
+        if not recognizers.ready:
+            return schema
+        app.openapi_schema = relabel_openapi(schema, recognizers.get().labels)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_env() -> FastAPI:

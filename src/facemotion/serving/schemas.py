@@ -8,6 +8,7 @@ models drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -15,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from facemotion.labels import EMOTIONS
 
 __all__ = ["BoxModel", "LandmarksModel", "Probabilities", "TopKEntry", "FaceModel", "Timing", "PredictResponse",
-           "ErrorResponse", "HealthResponse", "ReadyResponse"]
+           "ErrorResponse", "HealthResponse", "ReadyResponse", "relabel_openapi"]
 
 _STRICT = ConfigDict(extra="forbid")
 
-Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]  # the seven labels, from the one list
+Emotion = Literal[EMOTIONS]  # type: ignore[valid-type]  # the seven labels, from the one list; see relabel_openapi
 
 
 class BoxModel(BaseModel):
@@ -60,6 +61,19 @@ class TopKEntry(BaseModel):
     probability: float = Field(ge=0.0, le=1.0)
 
 
+class HeatmapModel(BaseModel):
+    """Where the model read the emotion: :meth:`facemotion.types.Heatmap.to_dict`."""
+
+    model_config = _STRICT
+    size: list[int] = Field(description="the grid's [height, width], e.g. [6, 6]")
+    matrix: list[list[float]] = Field(
+        description="2x3 affine from grid coordinates (corners at 0 and width/height) to photo pixels (pixel i "
+                    "spans [i, i+1)); it holds the crop's position, scale and rotation: a canvas setTransform")
+    maps: dict[str, list[list[float]]] = Field(
+        description="per label, the grid's rows top to bottom in logit units: positive cells raised the label, "
+                    "negative ones lowered it; their mean is the label's logit")
+
+
 class FaceModel(BaseModel):
     """One face: :meth:`facemotion.types.FaceResult.to_dict`."""
 
@@ -72,6 +86,7 @@ class FaceModel(BaseModel):
     probabilities: Probabilities  # type: ignore[valid-type]
     top_k: list[TopKEntry] | None = Field(
         default=None, description="the top_k most probable emotions, best first; present only when top_k > 1")
+    heatmap: HeatmapModel | None = Field(default=None, description="present only with explain")
 
 
 class Timing(BaseModel):
@@ -122,3 +137,31 @@ class ReadyResponse(BaseModel):
     workers: int
     capacity: int
     in_flight: int
+
+
+def relabel_openapi(schema: dict[str, Any], labels: Sequence[str]) -> dict[str, Any]:
+    """The OpenAPI document for a model with other labels than FER2013's: ``Probabilities`` gets one property per
+    label and every emotion enum lists them (the models above describe a FER2013 model; the body itself always
+    carries the serving model's labels)."""
+    labels = list(labels)
+    if labels == list(EMOTIONS):
+        return schema
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("enum") == list(EMOTIONS):
+                node["enum"] = labels
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    probabilities = schema.get("components", {}).get("schemas", {}).get("Probabilities")
+    if probabilities is not None:
+        template = next(iter(probabilities["properties"].values()))
+        probabilities["properties"] = {name: {**template, "title": name.replace("_", " ").title()} for name in labels}
+        probabilities["required"] = labels
+        probabilities["description"] = "The probability of each of the model's labels, in label order; they sum to 1."
+    return schema

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facemotion.errors import FacemotionError
+from facemotion.inference.explain import Explain, explain_labels
 from facemotion.inference.images import ChannelOrder
 from facemotion.types import FaceResult
 from facemotion.video.regions import RegionDetector
@@ -59,11 +60,12 @@ class VideoAnalyzer:
         rescan: seconds between whole-frame face detections while faces are tracked; in between the detector runs
             only around the tracked faces (several times faster). A frame where those regions hold no face is
             always scanned whole. 0 scans every frame whole.
+        explain: give each face a heatmap, as in :meth:`Recognizer.predict` (``True``: its top label).
     """
 
     def __init__(self, recognizer: Recognizer | None = None, *, smooth_window: float | None = DEFAULT_SMOOTH_WINDOW,
                  iou_threshold: float = DEFAULT_IOU_THRESHOLD, track_timeout: float = DEFAULT_TRACK_TIMEOUT,
-                 rescan: float = DEFAULT_RESCAN) -> None:
+                 rescan: float = DEFAULT_RESCAN, explain: Explain = False) -> None:
         if recognizer is None:
             from facemotion.inference.recognizer import Recognizer
 
@@ -72,6 +74,8 @@ class VideoAnalyzer:
             raise FacemotionError(f"rescan must be >= 0 seconds (0: scan every frame whole), got {rescan}")
         self.recognizer = recognizer
         self.rescan = rescan
+        explain_labels(explain, recognizer.labels)  # an unknown label fails here, not on the first frame
+        self.explain = explain
         # The same recognizer (classifier, margin, alignment) with a detector that searches regions only: a shallow
         # copy, so the caller's recognizer is left as it is.
         self._regions = RegionDetector(recognizer.detector)
@@ -122,11 +126,11 @@ class VideoAnalyzer:
         recent = self._last_scan is not None and 0 <= time - self._last_scan < self.rescan
         if boxes and recent:
             self._regions.regions = list(boxes.values())
-            faces = self._regional.predict(image, channel_order=channel_order)
+            faces = self._regional.predict(image, channel_order=channel_order, explain=self.explain)
             if faces:
                 return faces
         self._last_scan = time
-        return self.recognizer.predict(image, channel_order=channel_order)
+        return self.recognizer.predict(image, channel_order=channel_order, explain=self.explain)
 
     def _smoothed(self, track_id: int, face: FaceResult, time: float) -> FaceResult:
         if self.smoother is None:
@@ -135,7 +139,7 @@ class VideoAnalyzer:
         smoothed = dict(zip(face.probabilities, probabilities.tolist()))
         emotion = max(smoothed, key=smoothed.__getitem__)
         return FaceResult(box=face.box, emotion=emotion, confidence=smoothed[emotion], probabilities=smoothed,
-                          detection_score=face.detection_score, landmarks=face.landmarks)
+                          detection_score=face.detection_score, landmarks=face.landmarks, heatmap=face.heatmap)
 
     def stream(self, frames: Iterable[Frame | np.ndarray], *, fps: float | None = None,
                channel_order: ChannelOrder = "bgr") -> Iterator[FrameResult]:

@@ -9,6 +9,7 @@ as ``facemotion predict --annotate``. Output problems (an unknown suffix, a fold
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,11 +21,19 @@ from facemotion.inference.annotate import annotate
 from facemotion.labels import EMOTIONS
 from facemotion.video.results import FrameResult
 
-__all__ = ["CSV_COLUMNS", "VIDEO_SUFFIXES", "CsvWriter", "AnnotatedVideoWriter", "annotate_frame", "csv_rows"]
+__all__ = ["CSV_COLUMNS", "VIDEO_SUFFIXES", "CsvWriter", "AnnotatedVideoWriter", "annotate_frame", "csv_columns",
+           "csv_rows"]
 
-CSV_COLUMNS: tuple[str, ...] = ("frame", "time_s", "track", "x", "y", "w", "h", "detection_score", "emotion",
-                                "confidence", *EMOTIONS, "raw_emotion", *(f"raw_{e}" for e in EMOTIONS))
-"""One row per processed frame and face; a frame without a face gets one row with only ``frame`` and ``time_s``."""
+
+def csv_columns(labels: Sequence[str] = EMOTIONS) -> tuple[str, ...]:
+    """The columns for a model with these label names: one probability column per label, smoothed and raw."""
+    return ("frame", "time_s", "track", "x", "y", "w", "h", "detection_score", "emotion", "confidence", *labels,
+            "raw_emotion", *(f"raw_{e}" for e in labels))
+
+
+CSV_COLUMNS: tuple[str, ...] = csv_columns()
+"""One row per processed frame and face; a frame without a face gets one row with only ``frame`` and ``time_s``.
+These are a FER2013 model's columns; another model's come from :func:`csv_columns` of its labels."""
 
 VIDEO_SUFFIXES: dict[str, str] = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 """Output container -> the codec OpenCV's bundled FFmpeg writes without extra libraries (no H.264 in the wheel)."""
@@ -35,29 +44,32 @@ def annotate_frame(image: np.ndarray, result: FrameResult | None, *, top_k: int 
     itself when there is nothing to draw."""
     if result is None or not result.faces:
         return image
-    return annotate(image, [t.face for t in result.faces], top_k=top_k,
-                    titles=[f"#{t.track_id}" for t in result.faces])
+    faces = [t.face for t in result.faces]
+    return annotate(image, faces, top_k=top_k, titles=[f"#{t.track_id}" for t in result.faces],
+                    heatmaps=any(face.heatmap is not None for face in faces))
 
 
-def csv_rows(result: FrameResult) -> list[list[Any]]:
-    """The CSV rows of one frame, in :data:`CSV_COLUMNS` order."""
+def csv_rows(result: FrameResult, labels: Sequence[str] = EMOTIONS) -> list[list[Any]]:
+    """The CSV rows of one frame, in :func:`csv_columns` order for ``labels``."""
     time = round(result.time, 4)
     if not result.faces:
-        return [[result.index, time] + [""] * (len(CSV_COLUMNS) - 2)]
+        return [[result.index, time] + [""] * (len(csv_columns(labels)) - 2)]
     rows = []
     for tracked in result.faces:
         face, raw = tracked.face.to_dict(), tracked.raw.to_dict()
         score = "" if face["detection_score"] is None else face["detection_score"]
         rows.append([result.index, time, tracked.track_id, *tracked.face.box.to_tuple(), score, face["emotion"],
-                     face["confidence"], *(face["probabilities"][e] for e in EMOTIONS), raw["emotion"],
-                     *(raw["probabilities"][e] for e in EMOTIONS)])
+                     face["confidence"], *(face["probabilities"][e] for e in labels), raw["emotion"],
+                     *(raw["probabilities"][e] for e in labels)])
     return rows
 
 
 class CsvWriter:
-    """Writes :data:`CSV_COLUMNS` rows to a file (created with its folder) or an open text stream (stdout)."""
+    """Writes :func:`csv_columns` rows to a file (created with its folder) or an open text stream (stdout);
+    ``labels`` are the model's label names (``Recognizer.labels``)."""
 
-    def __init__(self, target: Path | TextIO) -> None:
+    def __init__(self, target: Path | TextIO, labels: Sequence[str] = EMOTIONS) -> None:
+        self.labels = tuple(labels)
         if isinstance(target, Path):
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -69,12 +81,12 @@ class CsvWriter:
             self._handle, self._owned = target, False
         self.name = str(target) if isinstance(target, Path) else getattr(target, "name", "<stream>")
         self._writer = csv.writer(self._handle)
-        self._writer.writerow(CSV_COLUMNS)
+        self._writer.writerow(csv_columns(self.labels))
         self._handle.flush()
 
     def write(self, result: FrameResult) -> None:
         """Append one frame's rows and flush them to the OS, so they survive an interrupted run."""
-        self._writer.writerows(csv_rows(result))
+        self._writer.writerows(csv_rows(result, self.labels))
         self._handle.flush()
 
     def close(self) -> None:

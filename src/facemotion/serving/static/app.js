@@ -23,6 +23,7 @@ async function predict(body, contentType) {
   const params = new URLSearchParams();
   for (const id of ["detector", "model"]) if ($(id).value) params.set(id, $(id).value);
   params.set("top_k", "3");
+  if ($("explain").checked) params.set("explain", "true");
   const headers = {};
   if (contentType) headers["Content-Type"] = contentType;
   const key = apiKey();
@@ -42,6 +43,7 @@ async function predict(body, contentType) {
 }
 
 function drawFaces(ctx, result, scale) {
+  document.body.dataset.heatmaps = String(drawHeatmaps(ctx, result, scale));  // heatmap.js; under the boxes
   const width = Math.max(2, Math.round(3 * Math.max(ctx.canvas.width, ctx.canvas.height) / 640));
   const fontSize = Math.max(12, Math.round(16 * Math.max(ctx.canvas.width, ctx.canvas.height) / 640));
   ctx.lineWidth = width;

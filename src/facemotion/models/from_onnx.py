@@ -1,0 +1,167 @@
+"""Rebuild the torch model inside an exported facemotion graph, for models whose checkpoint is gone.
+
+The graph names its architecture (metadata, and the model card beside it for an ensemble's members); its weights
+are the Conv and Gemm initializers in execution order. The exporter folded every BatchNorm into the conv before
+it, so each BatchNorm is set to the identity plus the folded bias: exact in eval mode. The result serves
+re-exporting old graphs (with heatmaps) and fine-tuning from a shipped model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from facemotion.errors import ModelError
+from facemotion.labels import IMAGE_SIZE
+from facemotion.models.ensemble import LogitEnsemble
+from facemotion.models.registry import create_model
+
+__all__ = ["read_graph_metadata", "model_from_onnx", "reexport_onnx"]
+
+_Slot = tuple[nn.Module, "nn.BatchNorm2d | None"]
+
+
+def read_graph_metadata(path: str | Path) -> tuple[Any, dict[str, str], dict[str, Any]]:
+    """The ONNX proto, its metadata and the model card beside it (``x.onnx`` -> ``x.json``; ``{}`` if absent)."""
+    import onnx
+
+    path = Path(path)
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:  # onnx raises DecodeError, OSError, ... for a bad file
+        raise ModelError(f"{path}: not a readable ONNX file ({exc})") from exc
+    card_path = path.with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    return proto, {p.key: p.value for p in proto.metadata_props}, card
+
+
+def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> nn.Module:
+    name = metadata.get("architecture") or card.get("architecture")
+    if not name:
+        raise ModelError(f"{path}: the graph names no architecture (metadata 'architecture'), so it cannot be rebuilt")
+    labels = json.loads(metadata["labels"]) if "labels" in metadata else card.get("output", {}).get("labels")
+    extra = {"num_classes": len(labels)} if labels else {}
+    if name == "ensemble":
+        members = card.get("members")
+        if not members:
+            raise ModelError(f"{path}: an ensemble is rebuilt from the members listed in its model card "
+                             f"{path.with_suffix('.json')}, which is missing or lists none")
+        return LogitEnsemble([create_model(m["architecture"], **{**extra, **m.get("architecture_kwargs", {})})
+                              for m in members])
+    return create_model(name, **{**extra, **card.get("architecture_kwargs", {})})
+
+
+def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """``(op, weight, bias)`` of each Conv and Gemm in graph order; a weight used twice (flip TTA) counts once."""
+    from onnx import numpy_helper
+
+    init = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    source: dict[str, str] = {}  # the exporter shares a tensor used twice through Identity nodes
+    for node in proto.graph.node:
+        if node.op_type == "Identity":
+            source[node.output[0]] = source.get(node.input[0], node.input[0])
+        elif node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            init[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    seen: set[str] = set()
+    out = []
+    for node in proto.graph.node:
+        names = [source.get(name, name) for name in node.input]
+        if node.op_type not in ("Conv", "Gemm") or names[1] in seen:
+            continue
+        seen.add(names[1])
+        if names[1] not in init:
+            raise ModelError(f"{path}: {node.op_type} node {node.name!r} takes a computed weight; not a facemotion export")
+        weight = init[names[1]]
+        bias = init[names[2]] if len(names) > 2 and names[2] else None
+        if node.op_type == "Gemm" and not any(a.name == "transB" and a.i == 1 for a in node.attribute):
+            weight = weight.T
+        out.append((node.op_type, weight, bias))
+    return out
+
+
+def _execution_slots(model: nn.Module) -> list[_Slot]:
+    """Each Conv2d and Linear in the order a forward pass runs them, with the BatchNorm2d that reads its output."""
+    slots: list[list[Any]] = []
+    last: dict[str, Any] = {}
+
+    def on_layer(module: nn.Module, _: Any, output: torch.Tensor) -> None:
+        slots.append([module, None])
+        last["output"] = output
+
+    def on_norm(module: nn.Module, inputs: tuple[torch.Tensor, ...], _: Any) -> None:
+        if not slots or inputs[0] is not last.get("output") or not isinstance(slots[-1][0], nn.Conv2d):
+            raise ModelError(f"a BatchNorm2d does not follow a conv in {type(model).__name__}; cannot unfold it")
+        slots[-1][1] = module
+
+    hooks = []
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            hooks.append(module.register_forward_hook(on_layer))
+        elif isinstance(module, nn.BatchNorm2d):
+            hooks.append(module.register_forward_hook(on_norm))
+        elif isinstance(module, nn.modules.batchnorm._NormBase):
+            raise ModelError(f"{type(module).__name__} cannot be unfolded from an ONNX graph")
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [(module, norm) for module, norm in slots]
+
+
+def _load(path: Path, slots: list[_Slot], weights: list[tuple[str, np.ndarray, np.ndarray | None]]) -> None:
+    if len(slots) != len(weights):
+        raise ModelError(f"{path}: the graph has {len(weights)} Conv/Gemm layers, the architecture {len(slots)}")
+    with torch.no_grad():
+        for i, ((module, norm), (op, weight, bias)) in enumerate(zip(slots, weights)):
+            if tuple(module.weight.shape) != weight.shape or (op == "Conv") != isinstance(module, nn.Conv2d):
+                raise ModelError(f"{path}: layer {i} is {op} {weight.shape} in the graph but "
+                                 f"{type(module).__name__} {tuple(module.weight.shape)} in the architecture")
+            module.weight.copy_(torch.from_numpy(np.array(weight, dtype=np.float32)))
+            folded = torch.from_numpy(np.array(bias, dtype=np.float32)) if bias is not None else torch.zeros(weight.shape[0])
+            if norm is not None:
+                norm.weight.fill_(1.0)
+                norm.bias.copy_(folded)
+                norm.running_mean.zero_()
+                norm.running_var.fill_(1.0 - norm.eps)  # sqrt(var + eps) = 1: the identity plus the bias
+            elif module.bias is not None:
+                module.bias.copy_(folded)
+            elif bias is not None:
+                raise ModelError(f"{path}: layer {i} has a bias in the graph but none in the architecture")
+
+
+def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict[str, str], dict[str, Any]]:
+    """The eval-mode torch model an exported graph computes, with the graph's metadata and model card.
+
+    Its logits match the graph's to float precision; check with ``OnnxClassifier`` when it matters.
+    """
+    path = Path(path)
+    proto, metadata, card = read_graph_metadata(path)
+    model = _architecture(path, metadata, card)
+    _load(path, _execution_slots(model), _graph_weights(proto, path))
+    return model.eval(), metadata, card
+
+
+def reexport_onnx(source: str | Path, out: str | Path) -> Path:
+    """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card bytes.
+
+    The temperature and flip TTA come from the old graph's metadata; the card, when there is one, is copied as is.
+    """
+    from facemotion.models.export import to_onnx, write_metadata
+
+    source, out = Path(source), Path(out)
+    model, metadata, _ = model_from_onnx(source)
+    temperature = float(metadata.get("temperature", "1.0"))
+    flip_tta = metadata.get("flip_tta", "false") == "true"
+    card_bytes = source.with_suffix(".json").read_bytes() if source.with_suffix(".json").is_file() else None
+    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta)
+    write_metadata(out, metadata)
+    if card_bytes is not None and out.with_suffix(".json") != source.with_suffix(".json"):
+        out.with_suffix(".json").write_bytes(card_bytes)
+    return out
