@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,7 +138,7 @@ def test_verbose_says_which_detector(app: typer.Typer, photos: Path, brightness_
     monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)
     with caplog.at_level("DEBUG"):
         code, _, _ = run(app, "predict", photos / "dark.png", "--model", brightness_onnx, "-v")
-    assert code == 0 and "face detector: haar" in caplog.text
+    assert code == 0 and "face detector: yunet" in caplog.text  # the wheel ships YuNet: no download needed
 
 
 def test_download_models_from_a_local_copy(app: typer.Typer, yunet_path: Path, tmp_path: Path,
@@ -188,3 +189,124 @@ def test_demo_runs_the_shipped_model_on_the_astronaut(app: typer.Typer) -> None:
 def test_no_input_shows_the_help(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["predict"])
     assert result.exit_code == 2 and "--demo" in result.stdout
+
+
+def test_an_output_that_is_an_input_is_refused_before_writing(app: typer.Typer, photos: Path, tmp_path: Path,
+                                                              brightness_onnx: Path) -> None:
+    """`predict same --annotate same`, `--csv` naming an input (or a symlink to one): exit 2, the inputs intact."""
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    (tmp_path / "link.png").symlink_to(photos / "dark.png")
+    (tmp_path / "linked-folder").symlink_to(photos)
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text("[]")
+    for args, message in [
+        ([photos, "--annotate", photos], "annotated copies would be written over the inputs"),
+        ([photos / "sub" / "bright2.jpg", "--annotate", tmp_path / "linked-folder" / "sub"], "over the inputs"),
+        ([photos / "dark.png", "--csv", photos / "dark.png"], "is the input"),
+        ([photos / "dark.png", "--csv", tmp_path / "link.png"], "is the input"),
+        ([str(photos / "*.png"), "--csv", photos / "bright.png"], "is the input"),
+        ([photos / "dark.png", "--boxes", boxes, "--csv", boxes], "is the input"),
+        ([photos / "dark.png", "--csv", photos], "is a folder"),
+    ]:
+        code, lines, stderr = run(app, "predict", *args, "--model", brightness_onnx, "--detector", "none")
+        assert code == 2 and message in stderr and lines == [], (args, code, stderr)
+    assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
+
+
+def test_globs_and_folders_list_each_file_once_without_following_symlink_loops(tmp_path: Path) -> None:
+    """Two links to their own folder made `loop/**/*.jpg` run for hours (and report an image 41 times with one)."""
+    loop = tmp_path / "loop"
+    (loop / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.jpg", ".hidden.jpg"):
+        cv2.imwrite(str(loop / name), np.zeros((4, 4, 3), np.uint8))
+    (loop / "self").symlink_to(loop)
+    (loop / "sub" / "up").symlink_to(loop)
+    os.mkfifo(loop / "pipe.jpg")
+    expected = [str(loop / "a.jpg"), str(loop / "sub" / "b.jpg")]
+    assert [p for p, _ in expand_inputs([str(loop / "**" / "*.jpg")])] == expected  # no hidden files, as glob.glob
+    assert [p for p, _ in expand_inputs([str(loop)], recursive=True)] == [str(loop / ".hidden.jpg"), *expected]
+    assert [p for p, _ in expand_inputs([str(loop / "a.jpg"), str(loop / "self" / "a.jpg")])] == expected[:1]
+    [(_, error)] = expand_inputs([str(loop / "pipe.jpg")])
+    assert "not a regular file" in error
+
+
+def test_an_annotated_copy_that_cannot_be_written_is_an_error_in_the_output(
+        app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only --annotate folder: exit 1 used to come with `"error": null` in the JSON line."""
+    monkeypatch.setattr(cv2, "imwrite", lambda *args: False)  # root writes anywhere: simulate the refusal
+    code, lines, stderr = run(app, "predict", photos / "dark.png", "--annotate", tmp_path / "ro", "--model",
+                              brightness_onnx, "--detector", "none")
+    assert code == 1 and "could not write the annotated image" in lines[0]["error"]
+    assert stderr.count("error:") == 1
+    out = tmp_path / "rows.csv"
+    code, _, _ = run(app, "predict", photos / "dark.png", "--annotate", tmp_path / "ro", "--csv", out, "--model",
+                     brightness_onnx, "--detector", "none")
+    assert code == 1 and "could not write" in list(csv.DictReader(out.open()))[0]["error"]
+
+
+def test_hostile_boxes_files(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:
+    """100,000 nested '[' (RecursionError), and a box far larger than the image (11 s and 2.1 GB at 30000x30000):
+    a one-line error; a box clipped to the image, classified as that clipped box."""
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000)
+    code, _, stderr = run(app, "predict", photos / "dark.png", "--boxes", nested, "--model", brightness_onnx)
+    assert code == 2 and "nested too deeply" in stderr and len(stderr.strip().splitlines()) == 1
+    half = np.full((40, 40, 3), 250, np.uint8)
+    half[:, 20:] = 10
+    cv2.imwrite(str(tmp_path / "half.png"), half)
+    results = []
+    for box in ([0, 0, 40, 40], [-2000, -2000, 6000, 6000], [0, 0, 10**9, 10**9]):
+        (tmp_path / "b.json").write_text(json.dumps([box]))
+        code, lines, stderr = run(app, "predict", tmp_path / "half.png", "--boxes", tmp_path / "b.json", "--model",
+                                  brightness_onnx)
+        assert code == 0 and stderr == "", stderr
+        results.append(lines[0]["faces"][0])
+    assert [f["box"] for f in results] == [{"x": 0, "y": 0, "w": 40, "h": 40}] * 3
+    assert results[1]["probabilities"] == pytest.approx(results[0]["probabilities"])
+    assert results[2]["probabilities"] == pytest.approx(results[0]["probabilities"])
+
+
+def test_threads_are_capped_at_the_cpu_count(app: typer.Typer, photos: Path, brightness_onnx: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from facemotion.cli._common import CPU_COUNT
+    from facemotion.inference import recognizer
+
+    asked: list[int] = []
+    real = recognizer.Recognizer
+
+    def spy(*args: object, threads: int = 0, **kwargs: object) -> object:
+        asked.append(threads)
+        return real(*args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(recognizer, "Recognizer", spy)
+    code, lines, _ = run(app, "predict", photos / "dark.png", "--threads", 10_000, "--model", brightness_onnx,
+                         "--detector", "none")
+    assert code == 0 and len(lines) == 1 and asked == [CPU_COUNT]
+    assert "at most the CPU count" in CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "300"}).stdout
+
+
+def test_verbose_shows_facemotion_debug_lines_only(photos: Path, brightness_onnx: Path, tmp_path: Path) -> None:
+    """-v used to set the root logger to DEBUG, so Pillow's `STREAM b'IHDR'` chatter came with it."""
+    args = ["facemotion", "predict", str(photos / "dark.png"), "--model", str(brightness_onnx), "--detector",
+            "haar", "-v"]
+    code = f"import sys; sys.argv = {args!r}\nfrom facemotion.cli.main import main\nmain()\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "recognizer: detector haar" in proc.stderr and "STREAM" not in proc.stderr and "PIL" not in proc.stderr
+
+
+def test_demo_leaves_nothing_in_the_temporary_folder(app: typer.Typer, brightness_onnx: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    import types
+
+    fake = types.ModuleType("skimage")
+    fake.data = types.SimpleNamespace(  # type: ignore[attr-defined]
+        astronaut=lambda: np.full((64, 64, 3), 200, np.uint8))
+    monkeypatch.setitem(sys.modules, "skimage", fake)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    code, lines, _ = run(app, "predict", "--demo", "--model", brightness_onnx, "--detector", "none")
+    assert code == 0 and len(lines) == 1 and lines[0]["faces"]
+    assert list(temp.iterdir()) == []

@@ -74,6 +74,8 @@ def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_pat
     assert result.exit_code == 0, result.output
     metrics = json.loads(card_path.read_text())["metrics"]
     assert metrics["test"]["accuracy"] == pytest.approx(metrics["test_uncalibrated"]["accuracy"])
+    assert card["intended_use"]["measured_weaknesses"]["measured_on"] is None  # export: nothing measured yet
+    assert json.loads(card_path.read_text())["intended_use"]["measured_weaknesses"]["measured_on"] == "PrivateTest"
 
 
 def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
@@ -125,3 +127,43 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such model file" in result.output
     result = runner.invoke(app, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to resume" in result.output
+
+
+def test_a_damaged_last_pt_is_a_one_line_error(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    """Truncated (RuntimeError), empty (click's bare "Aborted!"), foreign or best.pt-as-last.pt (StopIteration,
+    KeyError) checkpoints under `train --resume`: exit 2 and a line naming the file."""
+    import torch
+
+    _, run = trained_run
+    good = (run / "last.pt").read_bytes()
+    cases = {"truncated": good[: len(good) // 2], "empty": b"", "text": b"not a checkpoint\n"}
+    for name, content in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "last.pt").write_bytes(content)
+    (tmp_path / "list").mkdir()
+    torch.save([1, 2, 3], tmp_path / "list" / "last.pt")
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "last.pt").write_bytes((run / "best.pt").read_bytes())
+    for name, message in [("truncated", "not a readable facemotion checkpoint"), ("empty", "not a readable"),
+                          ("text", "not a readable"), ("list", "not a facemotion checkpoint"),
+                          ("best", "not a resumable checkpoint")]:
+        result = runner.invoke(app, ["train", "--resume", str(tmp_path / name), "--no-progress"])
+        assert result.exit_code == 2 and message in result.output, (name, result.output)
+        assert f"{tmp_path / name / 'last.pt'}" in result.output and "Traceback" not in result.output
+        assert result.output.strip().count("\n") == 0, result.output
+
+
+def test_export_refuses_a_name_that_is_not_onnx_before_writing(trained_run: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """`--out model.json` left an ONNX graph under the model card's name."""
+    _, run = trained_run
+    result = runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--out", str(tmp_path / "model.json")])
+    assert result.exit_code == 2 and "must end in .onnx" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threads_are_capped_at_the_cpu_count() -> None:
+    from facemotion.cli._common import CPU_COUNT
+
+    assert "at most the CPU count" in runner.invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output
+    assert CPU_COUNT >= 1

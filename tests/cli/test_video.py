@@ -14,7 +14,7 @@ import facemotion.video.display as display
 from facemotion.cli import video as video_cli
 from facemotion.labels import EMOTIONS
 from facemotion.video import CSV_COLUMNS
-from tests.video.media import square_frames, write_bad_videos, write_video
+from tests.video.media import damage_frame, square_frames, write_bad_videos, write_video
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,41 @@ def test_webcam_window_without_a_gui_suggests_headless(app: typer.Typer, clip: P
     monkeypatch.setattr(display, "_gui_backend", lambda: "NONE")
     result = run(app, "webcam", "--camera", clip, "--detector", "haar")
     assert result.exit_code == 2 and "--headless" in result.stderr
+
+
+def test_an_output_that_is_the_input_is_refused_before_writing(app: typer.Typer, clip: Path, tmp_path: Path) -> None:
+    """`video v.avi --out v.avi` (or --csv, --summary, through a symlink) used to overwrite the recording."""
+    before = clip.read_bytes()
+    link = tmp_path / "link.avi"
+    link.symlink_to(clip)
+    for args, message in [
+        (["--out", clip], "--out"),
+        (["--csv", clip], "--csv"),
+        (["--summary", link], "--summary"),
+        (["--csv", tmp_path / "same.csv", "--summary", tmp_path / "same.csv"], "are the same file"),
+    ]:
+        result = run(app, "video", clip, "--detector", "haar", *args)
+        assert result.exit_code == 2 and message in result.stderr, (args, result.exit_code, result.stderr)
+        assert "frames processed" not in result.output
+    assert clip.read_bytes() == before and not (tmp_path / "same.csv").exists()
+
+
+def test_a_folder_as_summary_is_refused_before_the_first_frame(app: typer.Typer, clip: Path, tmp_path: Path) -> None:
+    result = run(app, "video", clip, "--detector", "haar", "--summary", tmp_path, "--csv", tmp_path / "rows.csv")
+    assert result.exit_code == 2 and "is a folder" in result.stderr
+    assert "frames processed" not in result.output and not (tmp_path / "rows.csv").exists()
+
+
+def test_a_damaged_frame_is_skipped_and_the_rest_processed(app: typer.Typer, tmp_path: Path) -> None:
+    """One garbage frame in 60 used to end the run at frame 29 with exit 0."""
+    path = damage_frame(write_video(tmp_path / "damaged.avi", square_frames(60)), 30)
+    result = run(app, "video", path, "--detector", "haar", "--model", "fast", "--csv", tmp_path / "rows.csv")
+    assert result.exit_code == 0, result.stderr
+    frames = [int(r["frame"]) for r in read_rows((tmp_path / "rows.csv").read_text())]
+    assert frames == [i for i in range(60) if i != 30]
+    assert "frame 30: cannot be decoded" in result.stderr
+
+
+def test_threads_are_capped_at_the_cpu_count(app: typer.Typer) -> None:
+    help_text = CliRunner().invoke(app, ["video", "--help"], env={"COLUMNS": "300"}).stdout
+    assert "at most the CPU count" in help_text

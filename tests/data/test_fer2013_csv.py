@@ -79,3 +79,34 @@ def test_missing_and_corrupt_gzip(tmp_path: Path) -> None:
     bad.write_bytes(payload[: len(payload) // 2])
     with pytest.raises(DataError, match="cannot read"):
         read_csv(bad)
+
+
+@pytest.mark.parametrize("token, message", [
+    ("--5", "non-numeric pixel value '--5'"),
+    ("\u00b2", "non-numeric pixel value '\u00b2'"),  # '²' passes str.isdigit() but not int()
+    ("\u0663", "non-numeric pixel value"),  # an Arabic-Indic 3: int() takes it, FER2013 has none
+    ("99999999999999999999", "0-255, got 99999999999999999999"),  # over int64: OverflowError before
+    ("9" * 5000, "0-255, got 999999999999999999999999..."),  # over int()'s 4,300-digit limit
+])
+def test_hostile_pixel_values_name_the_row(tmp_path: Path, token: str, message: str) -> None:
+    """These raised StopIteration or OverflowError instead of a DataError naming the row."""
+    pixels = " ".join([token] + ["7"] * 2303)
+    path = _write(tmp_path, f"{HEADER}0,{pixels},Training\n0,{GOOD_PIXELS},PublicTest\n")
+    with pytest.raises(DataError, match="row 2") as info:
+        read_csv(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["bom.csv", "bom.csv.gz"])
+def test_a_byte_order_mark_is_read(tmp_path: Path, name: str) -> None:
+    """Excel saves UTF-8 CSVs with a BOM, which read as part of the first column's name ('missing emotion')."""
+    images, labels = synthetic_images(7)
+    plain = read_csv(write_fer_csv(tmp_path / "plain.csv", images, labels, default_usages(5, 1, 1)))
+    text = (tmp_path / "plain.csv").read_text()
+    path = tmp_path / name
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "wt", encoding="utf-8-sig", newline="") as handle:
+        handle.write(text)
+    raw = path.read_bytes()
+    assert (gzip.decompress(raw) if name.endswith(".gz") else raw).startswith(b"\xef\xbb\xbf")
+    assert read_csv(path).content_hash() == plain.content_hash()

@@ -62,3 +62,15 @@ def test_unknown_class_folder_and_missing_parts(tmp_path: Path) -> None:
         read_folders(tmp_path)
     with pytest.raises(DataError, match="no such folder"):
         read_folders(tmp_path / "absent")
+
+
+def test_a_pipe_named_like_an_image_is_skipped(tmp_path: Path) -> None:
+    """A FIFO called *.jpg made load_fer2013 wait forever on its read."""
+    import os
+
+    images, labels = synthetic_images(21)
+    root = write_fer_folders(tmp_path / "fer", images, labels, default_usages(7, 7, 7))
+    (root / "train" / "angry").mkdir(exist_ok=True)
+    os.mkfifo(root / "train" / "angry" / "pipe.jpg")
+    data = read_folders(root)
+    assert [len(data.train), len(data.val), len(data.test)] == [7, 7, 7]

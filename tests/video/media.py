@@ -10,7 +10,8 @@ import numpy as np
 from facemotion.labels import NUM_CLASSES
 from facemotion.types import Box, Detection
 
-__all__ = ["square_frames", "write_video", "write_bad_videos", "SquareDetector", "BrightnessClassifier"]
+__all__ = ["square_frames", "write_video", "write_bad_videos", "damage_frame", "SquareDetector",
+           "BrightnessClassifier"]
 
 SIZE = (96, 72)  # width, height
 SQUARE = 24
@@ -54,6 +55,18 @@ def write_bad_videos(folder: Path) -> dict[str, Path]:
     cv2.imwrite(str(folder / "photo.jpg"), square_frames(1)[0])
     image.write_bytes((folder / "photo.jpg").read_bytes())
     return {"not a video": text, "empty": empty, "zero frames": zero, "unsupported codec": codec, "image": image}
+
+
+def damage_frame(path: Path, *indexes: int) -> Path:
+    """Zero the first half of each frame ``indexes``' JPEG in a Motion JPEG AVI (from :func:`write_video`): those
+    frames no longer decode (FFmpeg: "No JPEG data found"), the others do."""
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\xff\xd8\xff"]  # JPEG start-of-image
+    for index in indexes:
+        start, stop = starts[index], starts[index + 1]
+        data[start:start + (stop - start) // 2] = bytes((stop - start) // 2)
+    path.write_bytes(bytes(data))
+    return path
 
 
 class SquareDetector:

@@ -10,7 +10,7 @@ import pytest
 from facemotion.errors import FacemotionError, VideoError
 from facemotion.video import sources
 from facemotion.video.sources import VideoSource, parse_source, parse_timestamp
-from tests.video.media import square_frames, write_bad_videos, write_video
+from tests.video.media import damage_frame, square_frames, write_bad_videos, write_video
 
 
 @pytest.fixture
@@ -105,6 +105,27 @@ def test_a_file_cut_short_keeps_the_frames_before_the_cut(tmp_path: Path, caplog
         frames = list(video.frames())
     assert 5 < len(frames) < 40
     assert "cut short" in caplog.text and str(cut) in caplog.text
+
+
+def test_a_damaged_frame_is_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """One garbage frame in 60 used to end the video at frame 29 ("cut short"); OpenCV reads the other 59."""
+    path = damage_frame(write_video(tmp_path / "damaged.avi", square_frames(60)), 30)
+    with caplog.at_level(logging.WARNING), VideoSource(path) as video:
+        indexes = [f.index for f in video.frames()]
+    assert indexes == [i for i in range(60) if i != 30]
+    assert f"{path}, frame 30: cannot be decoded" in caplog.text and "cut short" not in caplog.text
+    with VideoSource(path) as video:  # every 7th: frames 28 and 35 are read, the damaged 30 only grabbed past
+        assert [f.index for f in video.frames(every=7)] == [0, 7, 14, 21, 28, 35, 42, 49, 56]
+
+
+def test_a_run_of_damaged_frames_ends_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    path = write_video(tmp_path / "dead.avi", square_frames(60))
+    damage_frame(path, *range(10, 15))
+    monkeypatch.setattr(sources, "MAX_BAD_FRAMES", 3)
+    with caplog.at_level(logging.WARNING), VideoSource(path) as video:
+        assert [f.index for f in video.frames()] == list(range(10))
+    assert "cut short" in caplog.text
 
 
 def test_a_camera_that_cannot_be_opened() -> None:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from facemotion.cli._common import CPU_COUNT
 from facemotion.errors import FacemotionError
 
 __all__ = ["app", "main"]
@@ -28,7 +29,16 @@ app = typer.Typer(
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    """facemotion's own messages on stderr, debug lines with ``verbose``; other libraries' loggers are left alone
+    (a root logger at DEBUG would print Pillow's PNG chunk chatter). Safe to call once per command invocation."""
+    logger = logging.getLogger("facemotion")
+    for handler in [h for h in logger.handlers if getattr(h, "_facemotion_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)  # this invocation's stderr (tests swap it per run)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._facemotion_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -81,15 +91,23 @@ def train(
     subset: int = typer.Option(0, min=0, help="Train on this many training images (0 = all), for quick checks."),
     patience: int = typer.Option(0, min=0, help="Stop after this many epochs without val improvement (0 = never)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    threads: int = typer.Option(0, min=0, help="CPU threads for torch (0 = torch's default)."),
+    threads: int = typer.Option(0, min=0, max=CPU_COUNT, clamp=True,
+                                help=f"CPU threads for torch (0 = torch's default; at most the CPU count, "
+                                     f"{CPU_COUNT} here)."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory from its last.pt."),
     progress: bool = typer.Option(True, help="Show a live progress bar."),
+    nproc: int = typer.Option(1, min=1, help="Train on N local processes with DDP (gloo on the CPU, NCCL on CUDA); "
+                                             "--batch-size is the batch of all N together. For several machines "
+                                             "run this command under torchrun instead."),
 ) -> None:
     """Train a model on FER2013 Training, selecting the best epoch on PublicTest."""
     _setup_logging(False)
     from facemotion.training import TrainConfig, fit
 
     try:
+        if resume is not None and nproc > 1:
+            _train_nproc(TrainConfig(data="", out=str(resume)), nproc, resume=True, progress=progress)
+            return
         if resume is not None:
             run_dir = fit(TrainConfig(data="", out=str(resume)), resume=True, progress=progress)
         else:
@@ -104,12 +122,29 @@ def train(
                               rotate=rotate, scale=scale, flip=flip, erase=erase, mixup=mixup, cutmix=cutmix,
                               teacher=teacher, distill=distill, seed=seed, subset=subset, patience=patience,
                               device=device, threads=threads)
+            if nproc > 1:
+                _train_nproc(cfg, nproc, resume=False, progress=progress)
+                return
             run_dir = fit(cfg, progress=progress)
     except FacemotionError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; continue with --resume", code=130)
     typer.echo(f"run directory: {run_dir}")
+
+
+def _train_nproc(cfg: object, nproc: int, *, resume: bool, progress: bool) -> None:
+    """``--nproc N``: the same training in N processes started by ``torch.distributed.run``; exits with their code."""
+    import os
+
+    from facemotion.training.distributed import check_nproc, launch_local
+
+    if "WORLD_SIZE" in os.environ:
+        _fail("--nproc is for a single command; under torchrun leave it out (torchrun starts the processes)")
+    check_nproc(nproc, getattr(cfg, "device", "auto"))
+    code = launch_local({"config": cfg.to_dict(), "resume": resume, "progress": progress}, nproc)  # type: ignore
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -147,6 +182,9 @@ def evaluate(
         content = json.loads(card.read_text())
         key = card_key or f"{split}{'_' + tta if tta != 'none' else ''}"
         content.setdefault("metrics", {})[key] = report.to_dict()
+        from facemotion.evaluation.intended_use import with_intended_use
+
+        with_intended_use(content)  # the measured weaknesses follow the figures just recorded
         card.write_text(json.dumps(content, indent=2) + "\n")
         typer.echo(f"updated {card} (metrics.{key})")
 
@@ -154,7 +192,8 @@ def evaluate(
 @app.command()
 def export(
     weights: list[Path] = typer.Option(..., help="A .pt checkpoint (best.pt of a run); repeat the option to "
-                                                 "export the ensemble that averages their logits."),
+                                                 "export the ensemble that averages their logits. An exported "
+                                                 ".onnx is written again with heatmaps, metadata and card kept."),
     out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json."),
     calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature."),
     flip_tta: bool = typer.Option(True, help="Average with the mirrored face inside the graph."),
@@ -164,6 +203,15 @@ def export(
     _setup_logging(False)
     from facemotion.training.export_model import export_checkpoint
 
+    if len(weights) == 1 and weights[0].suffix == ".onnx":
+        from facemotion.models.from_onnx import reexport_onnx
+
+        try:
+            reexport_onnx(weights[0], out)
+        except FacemotionError as exc:
+            _fail(str(exc))
+        typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {weights[0]} kept)")
+        return
     try:
         card = export_checkpoint(weights, out, calibrate_data=calibrate, flip_tta=flip_tta)
     except FacemotionError as exc:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import glob
 import json
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 import typer
+
+from facemotion.cli._common import CPU_COUNT, check_outputs, same_file
 
 if TYPE_CHECKING:
     from facemotion.inference.recognizer import Recognizer
@@ -36,6 +39,8 @@ Examples:
 
   facemotion predict 'shots/*.png' --annotate annotated/ --top-k 3
 
+  facemotion predict group.jpg --explain explained/  # heatmaps: where each face's emotion was read
+
   facemotion predict crops/ --detector none          # images that are already face crops
 
   facemotion predict group.jpg --boxes boxes.json    # your own face boxes (x, y, w, h), no detection
@@ -44,12 +49,22 @@ Exit code: 0 when every image was read, 1 when any failed (each is reported), 2 
 
 
 def expand_inputs(inputs: list[str], *, recursive: bool = False) -> list[tuple[str, Optional[str]]]:
-    """Files, folders and glob patterns -> ``(path, error)`` pairs in order, without duplicates.
+    """Files, folders and glob patterns -> ``(path, error)`` pairs in order, each file once.
 
     A folder contributes its image files (by suffix; all subfolders with ``recursive``); a named file is always
-    tried, whatever its suffix, so a non-image gets a clear error instead of being skipped silently.
+    tried, whatever its suffix, so a non-image gets a clear error instead of being skipped silently. A file reached
+    twice (named twice, or through a symlink) is listed once, symlinked folders are not followed by ``**`` or
+    ``recursive`` (a link to its own folder would repeat every image, or never end), and pipes, sockets and devices
+    are skipped in folders and patterns, refused when named (reading one would block).
     """
     out: dict[str, Optional[str]] = {}
+    seen: set[Path] = set()
+
+    def add_file(file: Path) -> None:
+        real = file.resolve()
+        if real not in seen:
+            seen.add(real)
+            out.setdefault(str(file), None)
 
     def add_folder(folder: Path, given: str) -> None:
         walk = folder.rglob("*") if recursive else folder.iterdir()
@@ -58,24 +73,45 @@ def expand_inputs(inputs: list[str], *, recursive: bool = False) -> list[tuple[s
             hint = "" if recursive else " (add --recursive for subfolders)"
             out.setdefault(given, f"{given}: no image files in this folder{hint}")
         for file in files:
-            out.setdefault(str(file), None)
+            add_file(file)
 
     for given in inputs:
         path = Path(given)
         if path.is_dir():
             add_folder(path, given)
         elif not path.exists() and glob.has_magic(given):
-            matches = sorted(glob.glob(given, recursive=True))
+            try:
+                matches = _glob(given)
+            except ValueError as exc:  # pathlib: "'**' can only be an entire path component"
+                out.setdefault(given, f"{given}: not a valid pattern ({exc})")
+                continue
             if not matches:
                 out.setdefault(given, f"{given}: no files match this pattern")
             for match in matches:
-                if Path(match).is_dir():
-                    add_folder(Path(match), match)
-                else:
-                    out.setdefault(match, None)
+                if match.is_dir():
+                    add_folder(match, str(match))
+                elif match.is_file():
+                    add_file(match)
+        elif path.exists() and not path.is_file():
+            out.setdefault(given, f"{given}: not a regular file (a pipe, socket or device)")
+        elif path.exists():
+            add_file(path)
         else:
             out.setdefault(given, None)  # missing files are reported by the loader, with the others
     return list(out.items())
+
+
+def _glob(pattern: str) -> list[Path]:
+    """What ``glob.glob(pattern, recursive=True)`` matches, sorted, except that ``**`` does not descend into
+    symlinked folders (glob.glob does, so two links to their own folder make it run for hours); hidden names are
+    left out unless the pattern spells a leading dot, as glob.glob does."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = Path(*parts[:first]) if first else Path()
+    rest = parts[first:]
+    hidden = any(part.startswith(".") for part in rest)
+    matches = (m for m in base.glob(str(Path(*rest))))
+    return sorted(m for m in matches if hidden or not any(p.startswith(".") for p in m.relative_to(base).parts))
 
 
 def read_boxes_file(path: Path) -> Any:
@@ -90,6 +126,8 @@ def read_boxes_file(path: Path) -> Any:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FacemotionError(f"{path}: cannot read the boxes file ({exc})") from exc
+    except RecursionError:  # json nests one Python frame per '[': 100,000 of them overflow the stack
+        raise FacemotionError(f"{path}: cannot read the boxes file (nested too deeply)") from None
     lists = data.values() if isinstance(data, dict) else [data]
     for boxes in lists:
         if not isinstance(boxes, list):
@@ -118,18 +156,15 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _csv_rows(result: ImageResult) -> Iterator[list[Any]]:
-    from facemotion.labels import EMOTIONS
+def _csv_rows(result: ImageResult, labels: Sequence[str]) -> list[list[Any]]:
+    """The rows of :mod:`facemotion.inference.rows`, shared with ``facemotion batch``; a column per model label."""
+    from facemotion.inference.rows import image_rows
 
-    if not result.faces:
-        yield [result.path, "", "", "", "", "", "", "", ""] + [""] * len(EMOTIONS) + [result.error or ""]
-    for i, face in enumerate(result.faces):
-        d = face.to_dict()
-        yield ([result.path, i, *face.box.to_tuple(), "" if d["detection_score"] is None else d["detection_score"],
-                d["emotion"], d["confidence"]] + [d["probabilities"][e] for e in EMOTIONS] + [""])
+    return image_rows(result, labels)
 
 
-def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognizer: Recognizer, top_k: int) -> None:
+def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognizer: Recognizer, top_k: int, *,
+                   heatmaps: bool = False) -> None:
     import cv2
 
     from facemotion.errors import ImageError
@@ -142,10 +177,15 @@ def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognize
     while name in used:
         name, n = f"{source.stem}-{n}{suffix}", n + 1
     used.add(name)
-    image = annotate(load_image(source, max_pixels=recognizer.max_pixels), result.faces, top_k=top_k)
+    image = annotate(load_image(source, max_pixels=recognizer.max_pixels), result.faces, top_k=top_k,
+                     heatmaps=heatmaps)
     target = out_dir / name
-    if not cv2.imwrite(str(target), image):
-        raise ImageError(f"{target}: could not write the annotated image")
+    try:
+        written = cv2.imwrite(str(target), image)
+    except cv2.error as exc:
+        raise ImageError(f"{target}: could not write the annotated image ({exc.err})") from None
+    if not written:
+        raise ImageError(f"{target}: could not write the annotated image (is the folder writable?)")
 
 
 def predict(
@@ -167,9 +207,13 @@ def predict(
     csv: Optional[Path] = typer.Option(None, help="Write CSV (one row per face) to this file instead of JSON "
                                                   "lines; '-' for stdout."),
     annotate: Optional[Path] = typer.Option(None, help="Write copies of the images with boxes and labels here."),
+    explain: Optional[Path] = typer.Option(None, help="Write copies with each face's heatmap (where its emotion was "
+                                                      "read) blended in here; JSON records get 'heatmap'."),
     top_k: int = typer.Option(1, min=1, max=7, help="Emotions to list per face (JSON top_k, annotate labels)."),
     max_pixels: int = typer.Option(89_478_485, min=1, help="Refuse images with more pixels (decompression bombs)."),
-    threads: int = typer.Option(0, min=0, help="ONNX Runtime threads (0 = its default)."),
+    threads: int = typer.Option(0, min=0, max=CPU_COUNT, clamp=True,
+                                help=f"ONNX Runtime threads (0 = its default; at most the CPU count, {CPU_COUNT} "
+                                     f"here)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say which detector runs, and why."),
 ) -> None:
     """Find the faces in photos and tell the emotion of each (the help shown is PREDICT_HELP)."""
@@ -177,30 +221,59 @@ def predict(
     from facemotion.errors import FacemotionError
 
     _setup_logging(verbose)
+    demo_image: Optional[Path] = None
     try:
         from facemotion.inference.recognizer import Recognizer
 
         if demo:
-            paths = [*(paths or []), str(_demo_image())]
+            demo_image = _demo_image()
+            paths = [*(paths or []), str(demo_image)]
         if not paths:
             _fail("give image files, folders or globs (or --demo)")
+        items = expand_inputs(paths, recursive=recursive)
+        _check_outputs(items, csv=csv, annotate=annotate, boxes=boxes)
+        if explain is not None:
+            _check_outputs(items, csv=csv, annotate=explain, boxes=boxes, option="--explain")
         box_data = read_boxes_file(boxes) if boxes is not None else None
         recognizer = Recognizer(model, detector, detector_model=detector_model, min_face_size=min_face_size,
                                 score_threshold=score_threshold, max_faces=max_faces, margin=margin, align=align,
                                 max_pixels=max_pixels, threads=threads)
-        if annotate is not None:
-            annotate.mkdir(parents=True, exist_ok=True)
+        for folder in (annotate, explain):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
         with _open_output(csv) as out:
-            failed = _run(recognizer, expand_inputs(paths, recursive=recursive), box_data, out,
-                          as_csv=csv is not None, annotate_dir=annotate, top_k=top_k)
+            failed = _run(recognizer, items, box_data, out, as_csv=csv is not None, annotate_dir=annotate,
+                          top_k=top_k, explain_dir=explain)
     except FacemotionError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
     except KeyboardInterrupt:
         _fail("interrupted", code=130)
+    finally:
+        if demo_image is not None:  # its own temporary folder: nothing is left behind
+            shutil.rmtree(demo_image.parent, ignore_errors=True)
     if failed:
         raise typer.Exit(1)
+
+
+def _check_outputs(items: list[tuple[str, Optional[str]]], *, csv: Optional[Path], annotate: Optional[Path],
+                   boxes: Optional[Path], option: str = "--annotate") -> None:
+    """Before anything is written: ``--csv`` must not be an input image or the boxes file, and ``--annotate`` must
+    not be a folder holding inputs, since the annotated copies take the inputs' names."""
+    from facemotion.errors import FacemotionError
+
+    inputs = [Path(path) for path, error in items if error is None and Path(path).is_file()]
+    check_outputs({"--csv": csv}, [*inputs, *([boxes] if boxes is not None else [])])
+    if annotate is None:
+        return
+    folder = annotate.resolve()
+    clash = next((p for p in inputs if folder in (p.parent.resolve(), p.resolve().parent)), None)
+    if clash is not None:
+        raise FacemotionError(f"{option} {annotate}: holds the input {clash}; the annotated copies would be "
+                              f"written over the inputs, choose another folder")
+    if csv is not None and same_file(csv, annotate):
+        raise FacemotionError(f"--csv {csv}: is the {option} folder")
 
 
 def _demo_image() -> Path:
@@ -236,36 +309,40 @@ class _open_output:
 
 
 def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_data: Any, out: TextIO, *,
-         as_csv: bool, annotate_dir: Optional[Path], top_k: int) -> int:
+         as_csv: bool, annotate_dir: Optional[Path], top_k: int, explain_dir: Optional[Path] = None) -> int:
     """Predict every input, writing one record per image as soon as its chunk is done; returns the failure count."""
     import csv as csv_module
 
     from facemotion.errors import FacemotionError
-    from facemotion.labels import EMOTIONS
     from facemotion.types import ImageResult
 
     writer = csv_module.writer(out) if as_csv else None
     if writer is not None:
-        writer.writerow(["path", "face", "x", "y", "w", "h", "detection_score", "emotion", "confidence",
-                         *EMOTIONS, "error"])
+        from facemotion.inference.rows import image_columns
+
+        writer.writerow(image_columns(recognizer.labels))
     failed = 0
-    used_names: set[str] = set()  # annotated copies get unique names
+    used_names: dict[Path, set[str]] = {}  # annotated copies get unique names, per folder
+    drawn = [(folder, folder == explain_dir) for folder in (annotate_dir, explain_dir) if folder is not None]
     for chunk in _chunks(items, _CHUNK):
         todo = [path for path, error in chunk if error is None]
-        done = iter(recognizer.predict_batch(todo, boxes=[_boxes_for(box_data, p) for p in todo]))
+        done = iter(recognizer.predict_batch(todo, boxes=[_boxes_for(box_data, p) for p in todo],
+                                             explain=explain_dir is not None))
         for path, error in chunk:
             result = ImageResult(path, error=error) if error is not None else next(done)
-            if result.ok and annotate_dir is not None:
+            for folder, heatmaps in drawn:
+                if not result.ok:
+                    break
                 try:
-                    _annotate_file(result, annotate_dir, used_names, recognizer, top_k)
-                except FacemotionError as exc:
-                    typer.echo(f"error: {exc}", err=True)
-                    failed += 1
+                    _annotate_file(result, folder, used_names.setdefault(folder, set()), recognizer, top_k,
+                                   heatmaps=heatmaps)
+                except FacemotionError as exc:  # in the record too, not only on stderr: faces or error, not both
+                    result = ImageResult(result.path, width=result.width, height=result.height, error=str(exc))
             if not result.ok:
                 failed += 1
                 typer.echo(f"error: {result.error}", err=True)
             if writer is not None:
-                writer.writerows(_csv_rows(result))
+                writer.writerows(_csv_rows(result, recognizer.labels))
             else:
                 record = result.to_dict()
                 record["faces"] = [face.to_dict(top_k=top_k) for face in result.faces]

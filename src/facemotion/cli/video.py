@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from facemotion.cli._common import CPU_COUNT, check_outputs
+
 if TYPE_CHECKING:
     from facemotion.video import VideoSource, VideoSummary
 
@@ -75,10 +77,14 @@ _TIMEOUT = typer.Option(1.0, "--track-timeout", min=0.0, help="Seconds a lost fa
 _RESCAN = typer.Option(0.5, "--rescan", min=0.0, help="Seconds between whole-frame face searches while faces are "
                        "tracked; in between only around them (faster). 0: every frame whole.")
 _TOP_K = typer.Option(1, min=1, max=7, help="Emotions listed per face on the annotated video / window.")
-_THREADS = typer.Option(1, min=0, help="ONNX Runtime threads (0 = its default). 1 is fastest for video: frames "
-                        "come one by one, and more threads contend with decoding and detection.")
+_THREADS = typer.Option(1, min=0, max=CPU_COUNT, clamp=True,
+                        help="ONNX Runtime threads (0 = its default; at most the CPU count, "
+                             f"{CPU_COUNT} here). 1 is fastest for video: frames come one by one, and more threads "
+                             "contend with decoding and detection.")
 _PROGRESS = typer.Option(True, help="Show a progress bar with the current frames/s (on a terminal).")
 _VERBOSE = typer.Option(False, "--verbose", "-v", help="Say which detector runs, and more.")
+_EXPLAIN = typer.Option(False, "--explain", help="Blend each face's heatmap (where its emotion was read) into --out "
+                        "and the window.")
 
 
 class _ProgressBar:
@@ -149,7 +155,7 @@ def _summary_lines(summary: VideoSummary, source: VideoSource, every: int) -> li
 def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], end: Optional[str],
          duration: Optional[float], csv: Optional[Path], out: Optional[Path], plot: Optional[Path],
          summary: Optional[Path], every: int, smooth: bool, smooth_window: float, iou: float,
-         track_timeout: float, rescan: float, top_k: int, progress: bool, verbose: bool,
+         track_timeout: float, rescan: float, top_k: int, progress: bool, verbose: bool, explain: bool = False,
          **recognizer_args: Any) -> None:
     """Everything both commands do: check the options, open the source, run the loop, write and print the results.
 
@@ -172,6 +178,7 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
             VideoAnalyzer,
             VideoSource,
             check_plot_target,
+            parse_source,
             parse_timestamp,
             plot_timeline,
             run_video,
@@ -182,6 +189,10 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
             cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
         if plot is not None:
             check_plot_target(plot)
+        inputs = [Path(str(p)) for p in (parse_source(source_arg), recognizer_args["model"],
+                                         recognizer_args["detector_model"]) if isinstance(p, (str, Path))]
+        check_outputs({"--csv": csv, "--out": out, "--plot": plot, "--summary": summary_path},
+                      [p for p in inputs if p.is_file()])
         for path in (plot, summary_path):  # fail now rather than after a long run
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +202,7 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
         stop = duration if live else parse_timestamp(end, name="--end")
         recognizer = Recognizer(**recognizer_args)
         analyzer = VideoAnalyzer(recognizer, smooth_window=smooth_window if smooth else None, iou_threshold=iou,
-                                 track_timeout=track_timeout, rescan=rescan)
+                                 track_timeout=track_timeout, rescan=rescan, explain=explain)
         with ExitStack() as stack:
             window = None
             if live and not headless:  # first: without a GUI, say so before opening the camera
@@ -202,7 +213,7 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
             to_stdout = (csv is not None and str(csv) == "-") or (live and headless and csv is None)
             writer = None
             if to_stdout or csv is not None:
-                writer = CsvWriter(sys.stdout if to_stdout or csv is None else csv)
+                writer = CsvWriter(sys.stdout if to_stdout or csv is None else csv, labels=recognizer.labels)
                 stack.callback(writer.close)
             annotated = None
             if out is not None:
@@ -248,7 +259,7 @@ def video(
     min_face_size: int = _MIN_FACE, score_threshold: float = _SCORE, max_faces: Optional[int] = _MAX_FACES,
     margin: Optional[float] = _MARGIN, align: bool = _ALIGN, smooth: bool = _SMOOTH, smooth_window: float = _WINDOW,
     iou: float = _IOU, track_timeout: float = _TIMEOUT, rescan: float = _RESCAN, top_k: int = _TOP_K,
-    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
+    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE, explain: bool = _EXPLAIN,
 ) -> None:
     """Follow every face through a video and tell its emotion over time (the help shown is VIDEO_HELP)."""
     options = dict(locals())  # first line: every option, passed on to _run by name
@@ -271,7 +282,7 @@ def webcam(
     min_face_size: int = _MIN_FACE, score_threshold: float = _SCORE, max_faces: Optional[int] = _MAX_FACES,
     margin: Optional[float] = _MARGIN, align: bool = _ALIGN, smooth: bool = _SMOOTH, smooth_window: float = _WINDOW,
     iou: float = _IOU, track_timeout: float = _TIMEOUT, rescan: float = _RESCAN, top_k: int = _TOP_K,
-    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE,
+    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE, explain: bool = _EXPLAIN,
 ) -> None:
     """Live emotions from a camera or stream (the help shown is WEBCAM_HELP)."""
     options = dict(locals())

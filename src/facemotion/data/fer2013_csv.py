@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,14 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("emotion", "pixels", "Usage")
 _PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _open_text(path: Path) -> io.TextIOBase:
+    """utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which would otherwise glue onto 'emotion'."""
     if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _parse_pixels(text: str, path: Path, row: int) -> np.ndarray:
@@ -30,10 +35,17 @@ def _parse_pixels(text: str, path: Path, row: int) -> np.ndarray:
     if len(tokens) != _PIXELS:
         raise DataError(f"expected {_PIXELS} pixel values, got {len(tokens)}", path=path, row=row)
     try:
+        if not text.isascii():  # int() would take other scripts' digits; '²' passes isdigit() but not int()
+            raise ValueError(text)
         values = np.array(tokens, dtype=np.int64)
-    except ValueError:
-        bad = next(t for t in tokens if not t.lstrip("-").isdigit())
-        raise DataError(f"non-numeric pixel value {bad!r}", path=path, row=row) from None
+    except (ValueError, OverflowError):
+        bad = next((t for t in tokens if not _INTEGER.fullmatch(t)), None)
+        if bad is not None:
+            shown = bad if len(bad) <= 24 else f"{bad[:24]}..."
+            raise DataError(f"non-numeric pixel value {shown!r}", path=path, row=row) from None
+        big = next((t for t in tokens if len(t.lstrip("+-0")) > 3 or not 0 <= int(t) <= 255), tokens[0])
+        shown = big if len(big) <= 24 else f"{big[:24]}..."
+        raise DataError(f"pixel values must lie in 0-255, got {shown}", path=path, row=row) from None
     if values.min() < 0 or values.max() > 255:
         raise DataError(f"pixel values must lie in 0-255, got {values.min()}..{values.max()}", path=path, row=row)
     return values.astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE)

@@ -20,7 +20,8 @@ def list_images(root: Path) -> list[tuple[Path, str, int]]:
     """Every image under ``root`` as (path, split, label), sorted, without decoding anything.
 
     Files under ``train/`` belong to train; files under ``test/`` go to val or test by their
-    ``PublicTest_`` / ``PrivateTest_`` prefix, the only record of the original split in this form.
+    ``PublicTest_`` / ``PrivateTest_`` prefix, the only record of the original split in this form. Only regular
+    files (or links to them) count: pipes, sockets and devices are skipped.
     """
     entries: list[tuple[Path, str, int]] = []
     for top in ("train", "test"):
@@ -33,8 +34,8 @@ def list_images(root: Path) -> list[tuple[Path, str, int]]:
                                 path=class_dir)
             label = EMOTIONS.index(class_dir.name)
             for file in sorted(class_dir.iterdir()):
-                if file.suffix.lower() not in IMAGE_SUFFIXES:
-                    continue
+                if file.suffix.lower() not in IMAGE_SUFFIXES or not file.is_file():
+                    continue  # is_file: a FIFO or socket named *.jpg would block the read forever
                 entries.append((file, _split_of(file, top), label))
     if not entries:
         raise DataError("no images found", path=root)

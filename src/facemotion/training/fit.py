@@ -15,8 +15,10 @@ import torch
 
 import facemotion
 from facemotion.data import FER2013, load_fer2013
-from facemotion.errors import FacemotionError
-from facemotion.models import count_macs, count_parameters, create_model, model_state
+from facemotion.errors import FacemotionError, ModelError
+from facemotion.models import count_macs, count_parameters, model_state
+from facemotion.models.serialization import build_model, load_checkpoint
+from facemotion.training import distributed
 from facemotion.training.checkpoint import BEST, LAST, save_atomic
 from facemotion.training.config import TrainConfig
 from facemotion.training.distill import teacher_description, teacher_probabilities
@@ -97,26 +99,71 @@ def _check_same_teacher(run_dir: Path, teacher: str) -> None:
                               f"{recorded.get('sha256_16')}); resuming would change the targets mid-run")
 
 
+_RESUME_KEYS = ("config", "optimizer", "epoch", "best_val_accuracy", "best_epoch", "bad_epochs")
+
+
+def _load_resume_state(last: Path) -> dict[str, Any]:
+    """``last.pt`` checked whole before anything is built from it; its ``config`` comes back as a TrainConfig.
+
+    A truncated, empty or foreign file is an error naming it, not a torch traceback (or click's bare "Aborted!"
+    for the EOFError of an empty file).
+    """
+    state = load_checkpoint(last)
+    missing = [key for key in _RESUME_KEYS if key not in state]
+    if missing:
+        raise ModelError(f"{last}: not a resumable checkpoint (no {', '.join(missing)}); best.pt cannot be resumed")
+    try:
+        config = TrainConfig.from_dict(state["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{last}: the saved training settings are invalid: {exc}") from exc
+    if not isinstance(state["epoch"], int) or isinstance(state["epoch"], bool):
+        raise ModelError(f"{last}: the saved epoch must be an integer, got {state['epoch']!r}")
+    return {**state, "config": config}
+
+
 def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
     """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory.
 
-    With ``resume``, continues from ``last.pt`` in ``cfg.out`` and ends where an uninterrupted run would have.
+    With ``resume``, continues from ``last.pt`` in ``cfg.out`` and ends where an uninterrupted run would have. Under
+    ``torchrun`` (or ``facemotion train --nproc N``) every process calls this; see :mod:`.distributed`.
+
+    Raises:
+        FacemotionError: bad data or settings; under DDP also another process of the run failing or dying.
     """
+    try:
+        return _fit(cfg, resume=resume, progress=progress)
+    except RuntimeError as exc:  # a collective failed or timed out: a peer died or hangs
+        if not torch.distributed.is_initialized():
+            raise
+        rank = torch.distributed.get_rank()
+        reason = str(exc).strip().splitlines()[0][:300]
+        raise FacemotionError(f"rank {rank}: training stopped because another process of the run failed, was "
+                              f"killed or stopped answering ({reason}); the run folder keeps the last finished "
+                              f"epoch: continue with --resume") from None
+    finally:
+        distributed.teardown()
+
+
+def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
     run_dir = Path(cfg.out)
     state: dict[str, Any] | None = None
     if resume:
         last = run_dir / LAST
         if not last.is_file():
             raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
-        state = torch.load(last, map_location="cpu", weights_only=True)
-        cfg = TrainConfig.from_dict(state["config"])
+        state = _load_resume_state(last)
+        cfg = state["config"]
     elif (run_dir / LAST).exists():
         raise FacemotionError(f"{run_dir} already holds a run; use --resume to continue it or choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    ctx, device = distributed.setup(resolve_device(cfg.device))
+    if ctx.enabled and cfg.batch_size % ctx.world_size:
+        raise FacemotionError(f"batch_size {cfg.batch_size} does not split over {ctx.world_size} processes; give a "
+                              f"multiple of {ctx.world_size} (it is the effective batch of all processes together)")
+    if ctx.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
     data = load_fer2013(cfg.data)
     train = data.train.subset(cfg.subset, seed=cfg.seed) if cfg.subset else data.train
     if len(train) == 0 or len(data.val) == 0:
@@ -124,7 +171,9 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
                               f"(got {len(train)} and {len(data.val)})")
 
     torch.manual_seed(cfg.seed)
-    model = create_model(cfg.model, **cfg.model_kwargs).to(device)
+    source = run_dir / LAST if state is not None else "--model/--width/--depth"
+    model = build_model(cfg.model, cfg.model_kwargs, source=source,
+                        state_dict=state["state_dict"] if state is not None else None).to(device)
     if cfg.channels_last and not channels_last_safe(model, device):
         logger.info("channels_last is off for %s on the CPU: torch's CPU backward of grouped convolutions in that "
                     "layout crashes", cfg.model)
@@ -136,14 +185,20 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
     start_epoch, best_acc, best_epoch, bad_epochs = 1, -1.0, 0, 0
     if state is not None:
         model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise ModelError(f"{run_dir / LAST}: the optimizer state does not fit the model: {exc}") from exc
         start_epoch = state["epoch"] + 1
         best_acc, best_epoch, bad_epochs = state["best_val_accuracy"], state["best_epoch"], state["bad_epochs"]
-        truncate_metrics(run_dir, state["epoch"])
+        if ctx.is_main:
+            truncate_metrics(run_dir, state["epoch"])
         logger.info("resuming %s after epoch %d (best val %.4f at epoch %d)", run_dir, state["epoch"], best_acc,
                     best_epoch)
-    else:
+    elif ctx.is_main:
         write_config(run_dir, _config_payload(cfg, data, model, device))
+    train_model = torch.nn.parallel.DistributedDataParallel(model) if ctx.enabled else model
+    rank_cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size // ctx.world_size)
 
     train_x, train_y = _to_device(train.images, train.labels, device)
     teacher = None
@@ -152,7 +207,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
     if cfg.teacher:
         logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
         teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)
-    val_x, val_y = _to_device(data.val.images, data.val.labels, device)
+    val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],
+                              device)  # each rank scores its share of PublicTest
     weights_np = class_weight_vector(train.labels, cfg.class_weights)
     sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced"), dtype=torch.float32,
                                      device=device) if cfg.balanced_sampling else None
@@ -171,13 +227,17 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         seed = epoch_seed(cfg.seed, epoch)
         torch.manual_seed(seed)
         gen = torch.Generator(device=device).manual_seed(seed)
-        order = _epoch_order(train_y, gen, cfg.balanced_sampling, sample_weights)
-        bar = _progress_bar(steps_per_epoch * cfg.batch_size, epoch, cfg.epochs, progress)
-        train_metrics = train_one_epoch(model, optimizer, train_x, train_y, order, gen, cfg,
+        order = distributed.rank_order(_epoch_order(train_y, gen, cfg.balanced_sampling, sample_weights),
+                                       cfg.batch_size, ctx)
+        if ctx.enabled:  # the same order on every rank, its own augmentation draws
+            gen.manual_seed(epoch_seed(seed, ctx.rank + 1))
+        bar = _progress_bar(steps_per_epoch * rank_cfg.batch_size, epoch, cfg.epochs, progress and ctx.is_main)
+        train_metrics = train_one_epoch(train_model, optimizer, train_x, train_y, order, gen, rank_cfg,
                                         lr_for_step=lr_for_step, first_step=(epoch - 1) * steps_per_epoch,
                                         class_weights=loss_weights, teacher=teacher,
                                         progress=_bar_feed(bar) if bar is not None else None)
-        val_metrics, _ = evaluate_epoch(model, val_x, val_y, cfg)
+        distributed.broadcast_buffers(model)
+        val_metrics = distributed.average_metrics(evaluate_epoch(model, val_x, val_y, cfg)[0], len(val_y))
         if bar is not None:
             bar.set_postfix(loss=f"{train_metrics.loss:.3f}", acc=f"{train_metrics.accuracy:.3f}",
                             val_acc=f"{val_metrics.accuracy:.3f}")
@@ -185,11 +245,14 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         improved = val_metrics.accuracy > best_acc
         if improved:
             best_acc, best_epoch, bad_epochs = val_metrics.accuracy, epoch, 0
+        if improved and ctx.is_main:
             save_atomic({**model_state(cfg.model, cfg.model_kwargs, model), "config": cfg.to_dict(),
                          "epoch": epoch, "val_accuracy": best_acc}, run_dir / BEST)
-        else:
+        if not improved:
             bad_epochs += 1
         stopped_early = cfg.patience > 0 and bad_epochs >= cfg.patience
+        if not ctx.is_main:
+            continue
         append_metrics(run_dir, {"epoch": epoch, "lr": lr_for_step(epoch * steps_per_epoch - 1),
                                  "train_loss": train_metrics.loss, "train_acc": train_metrics.accuracy,
                                  "val_loss": val_metrics.loss, "val_acc": val_metrics.accuracy,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facemotion.training import augment
+from facemotion.training import augment, distributed
 from facemotion.training.config import TrainConfig
 from facemotion.training.distill import blend_targets
 from facemotion.training.optim import set_lr
@@ -90,7 +90,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     correct = torch.zeros((), device=device)
     seen = 0
     shown = 0  # images already passed to ``progress``
-    num_classes = getattr(model, "num_classes", 7)
+    num_classes = getattr(getattr(model, "module", model), "num_classes", 7)  # through a DDP wrapper
     steps = _num_batches(len(order), cfg.batch_size)
     for i, step in enumerate(range(first_step, first_step + steps)):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
@@ -112,7 +112,9 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         if progress is not None and ((i + 1) % PROGRESS_EVERY == 0 or i + 1 == steps):
             progress(seen - shown, float(total_loss) / seen, float(correct) / seen)
             shown = seen
-    return EpochMetrics(float(total_loss) / seen, float(correct) / seen, time.perf_counter() - start)
+    total_loss, correct, seen_all = distributed.all_sum(total_loss, correct, torch.tensor(float(seen), device=device))
+    return EpochMetrics(float(total_loss) / float(seen_all), float(correct) / float(seen_all),
+                        time.perf_counter() - start)  # over all ranks under DDP
 
 
 def _num_batches(n: int, batch_size: int) -> int:

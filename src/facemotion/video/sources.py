@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 SourceLike = Union[str, Path, int]
 """A video file path, a camera index (``0`` or ``"0"``) or a stream URL (``rtsp://...``, ``http://...``)."""
 
+MAX_BAD_FRAMES = 100
+"""Undecodable frames in a row after which a file is taken to end: a damaged stretch is skipped, a dead file is not
+read forever."""
+
 _TIMESTAMP = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)$")
 
 
@@ -118,6 +122,7 @@ class VideoSource:
         fourcc = int(capture.get(cv2.CAP_PROP_FOURCC))
         self.codec = fourcc.to_bytes(4, "little").decode("latin-1").strip("\x00 ") if fourcc > 0 else ""
         self._clock = time.monotonic()
+        self._bad = 0  # undecodable frames in a row, see _step
         first = self._read_first(capture)
         self._first: Frame | None = first
         self.first_index = first.index
@@ -225,8 +230,9 @@ class VideoSource:
     def frames(self, every: int = 1) -> Iterator[Frame]:
         """The frames from ``start`` to ``end``, every ``every``-th one (skipped frames are not converted).
 
-        Reading stops quietly at the end of the file or stream; a file that ends well before the length its header
-        gives is logged as cut short, and the frames read until then are kept.
+        Reading stops quietly at the end of the file or stream; a frame that cannot be decoded is skipped with a
+        warning naming it; a file that ends well before the length its header gives is logged as cut short, and the
+        frames read until then are kept.
         """
         if every < 1:
             raise FacemotionError(f"every must be >= 1 (process every Nth frame), got {every}")
@@ -239,20 +245,43 @@ class VideoSource:
                 if self.end is not None and frame.time > self.end:
                     return
                 yield frame
-                index = frame.index
-                for _ in range(every - 1):  # grab() decodes but skips the colour conversion and the copy
-                    if not capture.grab():
-                        self._check_complete(index)
-                        return
+                index, target = frame.index, frame.index + every
+                while True:  # grab() decodes but skips the colour conversion and the copy
                     index += 1
-                ok, image = capture.read()
-                if not ok or image is None:
-                    self._check_complete(index)
-                    return
-                index += 1
+                    status, image = self._step(capture, index, decode=index >= target)
+                    if status == "end":
+                        return
+                    if status == "ok" and index >= target:
+                        break
                 frame = Frame(index, self._time(capture, index), _bgr(image, self.name, index))
         finally:
             self.close()
+
+    def _step(self, capture: cv2.VideoCapture, index: int, *, decode: bool) -> tuple[str, np.ndarray | None]:
+        """Read (``decode``) or grab frame ``index``: ("ok", pixels or None), ("bad", None) or ("end", None).
+
+        A file's undecodable frame (a damaged packet) is skipped, as players do, with a warning naming it once a
+        later frame decodes; after :data:`MAX_BAD_FRAMES` failures in a row, or past the announced length, the file
+        has ended. A live source ends at its first failed read.
+        """
+        if decode:
+            ok, image = capture.read()
+            ok = ok and image is not None
+        else:
+            ok, image = capture.grab(), None
+        if ok:
+            if self._bad:
+                first = index - self._bad
+                which = f"frame {first}" if self._bad == 1 else f"frames {first}-{index - 1}"
+                logger.warning("%s, %s: cannot be decoded (damaged); skipped", self.name, which)
+                self._bad = 0
+            return "ok", image
+        self._bad += 1
+        past_end = self.frame_count is not None and index >= self.frame_count
+        if self.live or past_end or self._bad >= MAX_BAD_FRAMES:
+            self._check_complete(index - self._bad)
+            return "end", None
+        return "bad", None
 
     def _check_complete(self, last_index: int) -> None:
         if self.frame_count is not None and last_index + 1 < 0.95 * self.frame_count - 1:

@@ -1,0 +1,36 @@
+"""One process of ``facemotion train --nproc N``: reads the job ``launch_local`` wrote and calls ``fit`` (which joins
+the process group from the environment torchrun sets)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def main(argv: list[str]) -> int:
+    from facemotion.errors import FacemotionError
+    from facemotion.training import TrainConfig, fit
+
+    rank = int(os.environ.get("RANK", "0"))
+    logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, stream=sys.stderr,
+                        format="%(message)s" if rank == 0 else f"rank {rank}: %(message)s")
+    job = json.loads(Path(argv[0]).read_text())
+    try:
+        run_dir = fit(TrainConfig.from_dict(job["config"]), resume=job["resume"], progress=job["progress"])
+    except FacemotionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    if rank == 0:
+        print(f"run directory: {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
