@@ -6,8 +6,9 @@ from typing import Callable
 
 import typer
 
-from facemotion.cli import predict, serve, video
+from facemotion.cli import batch, predict, serve, video
 
 __all__ = ["REGISTRARS"]
 
-REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register, video.register, serve.register]
+REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register, video.register, serve.register,
+                                                    batch.register]

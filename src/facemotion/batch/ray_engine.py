@@ -1,0 +1,131 @@
+"""The Ray engine: the same tasks on a Ray cluster, through Ray Data (``pip install 'facemotion[ray]'``).
+
+The inputs become a Ray dataset (local paths as items the actors open from their node's filesystem; object-store
+URIs read by Ray's filesystem layer as bytes), an actor pool maps batches through a callable class holding one
+:class:`~facemotion.batch.tasks.PhotoTask` or ``VideoTask`` per actor, and the finished batches stream back to the
+driver, which writes them with the same tables and manifest as the local engine. The rows are tiny (about 200 bytes
+per face), so the driver is not the bottleneck; writing them there is what makes a Ray job resumable like a local
+one, which ``Dataset.write_parquet`` alone cannot (it does not say which inputs are finished).
+
+A dying actor is Ray's to handle: Ray Data restarts it and retries its batch. Should the job fail anyway, the
+batches finished until then are kept and the same command goes on from there.
+
+Ray is imported here only, and only when this engine is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+from facemotion.batch.inputs import is_uri
+from facemotion.batch.job import BatchError
+from facemotion.batch.tasks import InputRows, make_task
+
+__all__ = ["RayEngine", "import_ray", "check_address"]
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Ray head to answer before the job is refused."""
+
+
+def import_ray() -> Any:
+    """``ray`` with Ray Data, or a :class:`BatchError` naming the extra to install."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as exc:
+        raise BatchError(f"--engine ray needs Ray Data, which is not installed ({exc}): "
+                         f"pip install 'facemotion[ray]'") from None
+    return ray
+
+
+def check_address(address: str) -> None:
+    """Fail fast, naming the address, when no Ray head answers at ``host:port`` (``ray.init`` would retry for a
+    long while first). ``auto`` is left to Ray, which reads it from the local ``ray start``."""
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise BatchError(f"--address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise BatchError(f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one with "
+                         f"`ray start --head` and pass the address it prints") from None
+
+
+class _Actor:
+    """The callable class of ``map_batches``: one task (one Recognizer) per actor, built once."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.task = make_task(spec)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        paths = [str(p) for p in batch["path"]]
+        sources = [bytes(b) for b in batch["bytes"]] if "bytes" in batch else None
+        done = self.task(paths, sources)
+        return {"input": [path for path, _ in done], "rows": [json.dumps(rows) for _, rows in done]}
+
+
+class RayEngine:
+    """Runs a task over the inputs with Ray Data.
+
+    Args:
+        spec: the task description.
+        workers: actors in the pool (0: one per CPU of the cluster).
+        batch_size: inputs per actor call.
+        address: the cluster (``auto``, ``host:port``, ``ray://host:port``); None starts a local Ray.
+    """
+
+    def __init__(self, spec: dict[str, Any], workers: int, batch_size: int, address: str | None) -> None:
+        self.spec = spec
+        self.workers = workers
+        self.batch_size = batch_size
+        self.address = address
+        self.lost: list[str] = []
+        self._ray = import_ray()
+
+    def _connect(self) -> None:
+        ray = self._ray
+        if ray.is_initialized():
+            return
+        if self.address is not None:
+            check_address(self.address)
+        ray.data.DataContext.get_current().enable_progress_bars = False  # facemotion shows its own
+        try:
+            ray.init(address=self.address, num_cpus=None if self.address else (self.workers or None),
+                     include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError) as exc:
+            raise BatchError(f"cannot join the Ray cluster at {self.address or 'a new local Ray'}: {exc}") from None
+
+    def run(self, paths: list[str]) -> Iterator[list[InputRows]]:
+        """Yield finished inputs batch by batch, as the cluster returns them."""
+        self._connect()
+        ray = self._ray
+        local = [p for p in paths if not is_uri(p)]
+        uris = [p for p in paths if is_uri(p)]
+        datasets = []
+        if local:
+            datasets.append(ray.data.from_items([{"path": p} for p in local]))
+        if uris:
+            datasets.append(ray.data.read_binary_files(uris, include_paths=True))
+        workers = self.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        for dataset in datasets:
+            mapped = dataset.map_batches(_Actor, fn_constructor_kwargs={"spec": self.spec},
+                                         batch_size=self.batch_size, num_cpus=1,
+                                         compute=ray.data.ActorPoolStrategy(size=workers),
+                                         batch_format="numpy")
+            try:
+                for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
+                    yield [(str(i), json.loads(r)) for i, r in zip(batch["input"], batch["rows"])]
+            except Exception as exc:
+                if isinstance(exc, BatchError):
+                    raise
+                raise BatchError(f"the Ray job stopped: {type(exc).__name__}: {str(exc)[:500]}; the inputs "
+                                 f"finished so far are kept: run the same command again to go on") from None
