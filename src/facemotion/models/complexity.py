@@ -35,10 +35,12 @@ def count_macs(model: nn.Module, size: int = IMAGE_SIZE) -> int:
         elif isinstance(module, nn.Linear):
             handles.append(module.register_forward_hook(linear_hook))
     was_training = model.training
+    # The probe goes where the weights are: fit() counts a model it has already moved to CUDA.
+    device = next(model.parameters()).device
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, 1, size, size))
+            model(torch.zeros(1, 1, size, size, device=device))
     finally:
         for handle in handles:
             handle.remove()

@@ -16,6 +16,7 @@ import torch
 from facemotion.data import load_fer2013
 from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
+from facemotion.evaluation.intended_use import with_intended_use
 from facemotion.evaluation.metrics import expected_calibration_error
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
@@ -114,6 +115,9 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     if not paths:
         raise ModelError("export needs at least one checkpoint")
     out = Path(out)
+    if out.suffix.lower() != ".onnx":  # the card goes to out.with_suffix(".json"): model.json would be both
+        raise ModelError(f"{out}: the exported model must end in .onnx (its model card is written beside it as "
+                         f"{out.with_suffix('.json').name})")
     model, described = _member(paths[0]) if len(paths) == 1 else _ensemble(paths)
     temperature = 1.0
     calibration: dict[str, Any] = {"fitted_on": None}
@@ -147,6 +151,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
         "commit": git_commit(Path(__file__).parent),
         "metrics": {},
     }
+    with_intended_use(card)  # its measured weaknesses follow once `facemotion evaluate --card` records metrics
     to_onnx(model, out, temperature=temperature, flip_tta=flip_tta,
             metadata={"name": card["name"], "architecture": card["architecture"]})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 __all__ = ["METRICS_FIELDS", "write_config", "append_metrics", "read_metrics", "truncate_metrics", "plot_curves"]
+
+logger = logging.getLogger(__name__)
 
 METRICS_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 
@@ -46,11 +49,19 @@ def truncate_metrics(run_dir: Path, last_epoch: int) -> None:
 
 
 def plot_curves(run_dir: Path) -> Path | None:
-    """Loss and accuracy per epoch, train against val, so overfitting shows at a glance."""
+    """Loss and accuracy per epoch, train against val, so overfitting shows at a glance.
+
+    Skipped (None) where matplotlib is not installed, as on a bare GPU machine: the curves are a view of
+    metrics.csv, which is always written, and can be drawn later from it.
+    """
     rows = read_metrics(run_dir)
     if not rows:
         return None
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        logger.debug("matplotlib is not installed: %s/curves.png not drawn", run_dir)
+        return None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
