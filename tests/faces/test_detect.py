@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -15,13 +17,26 @@ from facemotion.faces import (
     create_detector,
     detections_from_boxes,
 )
+from facemotion.faces import yunet_model
+from facemotion.faces.detect import _Pool, _suppress_overlaps, scan_scale
 from facemotion.types import Box
 
 
 @pytest.fixture
-def no_yunet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No YuNet anywhere: no env var, and the (per-test, empty) cache dir from conftest."""
+def plain_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a fresh ``pip install`` sees: no env var, and the (per-test, empty) cache dir from conftest."""
     monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)
+
+
+@pytest.fixture
+def no_yunet(plain_install: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No YuNet anywhere: a plain install that has also lost its packaged copy."""
+    monkeypatch.setattr(yunet_model, "PACKAGED_YUNET", tmp_path / "lost.onnx")
+
+
+def test_auto_is_yunet_on_a_plain_install_offline(plain_install: None) -> None:
+    detector = create_detector("auto")
+    assert isinstance(detector, YuNetDetector) and detector.model_path == yunet_model.PACKAGED_YUNET
 
 
 def test_auto_falls_back_to_haar_without_yunet(no_yunet: None) -> None:
@@ -42,7 +57,12 @@ def test_auto_picks_yunet_from_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert create_detector("auto").name == "yunet"
 
 
-def test_auto_logs_its_choice(no_yunet: None, caplog: pytest.LogCaptureFixture) -> None:
+def test_auto_logs_its_choice(plain_install: None, caplog: pytest.LogCaptureFixture,
+                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with caplog.at_level("DEBUG", logger="facemotion.faces.detect"):
+        create_detector("auto")
+    assert "face detector: yunet" in caplog.text
+    monkeypatch.setattr(yunet_model, "PACKAGED_YUNET", tmp_path / "lost.onnx")
     with caplog.at_level("DEBUG", logger="facemotion.faces.detect"):
         create_detector("auto")
     assert "face detector: haar" in caplog.text and "download-models" in caplog.text
@@ -179,7 +199,93 @@ def test_yunet_drops_rows_whose_landmarks_leave_the_box(yunet_path: Path) -> Non
     face = [100, 100, 50, 60, 115, 120, 135, 120, 125, 135, 117, 150, 133, 150, 0.95]
     # a row OpenCV once returned for a 20x3000 noise strip: a 22x24 box, landmarks up to 140 pixels to its right
     garbage = [636, -6, 22, 24, 666, 2, 700, 5, 690, 12, 715, 21, 800, 39, 0.99999]
-    detector = create_detector("yunet", model_path=yunet_path)
-    detector._net = _RowsNet(np.array([garbage, face], dtype=np.float32))
+    detector = create_detector("yunet", model_path=yunet_path, min_face_size=12)  # scanned at full size
+    detector._nets = _Pool(lambda: _RowsNet(np.array([garbage, face], dtype=np.float32)))
     found = detector.detect(np.zeros((300, 1000, 3), np.uint8))
     assert [d.box.to_tuple() for d in found] == [(100, 100, 50, 60)]
+
+
+# --- bounded work whatever the image's shape, and no global lock (issue 14, row 1) --------------------------------
+
+@pytest.mark.parametrize("name", ["yunet", "haar"])
+def test_a_1000000x50_strip_is_not_scanned(name: str) -> None:
+    """A 48 KB PNG of 1,000,000x50 pixels took 19 s and 5.2 GB: no face fits its scan, so no pixel is touched.
+
+    A zero-stride view stands in for the decoded image: reading its pixels would still cost the full scan.
+    """
+    strip = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (50, 1_000_000, 3))
+    start = time.perf_counter()
+    assert create_detector(name).detect(strip) == []
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("shape", [(50, 1_000_000), (7000, 7000), (64, 200_000), (10_000, 5_000), (2000, 3)])
+@pytest.mark.parametrize("smallest, max_side", [(12, 1280), (24, 640)])
+def test_the_scan_is_bounded_by_pixels_whatever_the_aspect_ratio(shape: tuple[int, int], smallest: int,
+                                                                  max_side: int) -> None:
+    scale = scan_scale(shape, smallest_input_face=20, smallest_face=smallest, max_side=max_side)
+    assert 0.0 <= scale <= 1.0
+    assert shape[0] * shape[1] * scale**2 <= max_side**2 * 1.0001
+    assert scale == 0.0 or min(shape) * scale >= smallest
+
+
+def test_the_scan_puts_the_smallest_face_at_the_detectors_smallest() -> None:
+    assert scan_scale((384, 381), smallest_input_face=20, smallest_face=12, max_side=1280) == pytest.approx(0.6)
+    assert scan_scale((384, 381), smallest_input_face=10, smallest_face=12, max_side=1280) == 1.0  # never enlarged
+    assert scan_scale((720, 1280), smallest_input_face=32, smallest_face=24, max_side=640) == pytest.approx(
+        640 / (720 * 1280) ** 0.5)
+
+
+def test_the_pool_gives_concurrent_callers_their_own_object() -> None:
+    made: list[object] = []
+    pool = _Pool(lambda: made.append(object()) or made[-1])
+    barrier = threading.Barrier(3)
+    held: list[object] = []
+
+    def worker() -> None:
+        with pool.take() as item:
+            held.append(item)
+            barrier.wait(timeout=5)  # all three hold one at once: a single lock would deadlock here
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(map(id, held))) == 3 and len(made) == 3
+    with pool.take() as again:
+        assert again in made  # reused afterwards, not made anew
+
+
+def test_yunet_from_threads_matches_serial(media_dir: Path) -> None:
+    detector = create_detector("yunet")
+    image = cv2.imread(str(media_dir / "solvay_conference.jpg"))
+    serial = [d.box for d in detector.detect(image)]
+    results: list[list[Box]] = []
+
+    def worker() -> None:
+        results.append([d.box for d in detector.detect(image)])
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [serial] * 4
+
+
+# --- the Haar path: overlapping boxes of one face are merged (issue 14) ---------------------------------------
+
+def test_overlapping_boxes_keep_the_best() -> None:
+    boxes = np.array([[100, 100, 80, 80], [110, 105, 60, 60], [300, 100, 80, 80], [150, 150, 80, 80]], np.float64)
+    # nested in the first; disjoint; offset from the first by half its size (overlap 0.25 of a box: kept)
+    assert _suppress_overlaps(boxes, np.array([0, 1, 2, 3]), 0.3) == [0, 2, 3]
+    assert _suppress_overlaps(boxes, np.array([1, 0, 2, 3]), 0.3) == [1, 2, 3]
+
+
+@pytest.mark.integration
+def test_haar_gives_one_box_per_face_in_the_shared_photos(media_dir: Path) -> None:
+    for name in ("justin.jpg", "solvay_conference.jpg"):
+        found = HaarDetector().detect(cv2.imread(str(media_dir / name)))
+        boxes = np.array([d.box.to_tuple() for d in found], np.float64)
+        assert _suppress_overlaps(boxes, np.arange(len(boxes)), 0.3) == list(range(len(boxes)))

@@ -6,6 +6,7 @@ import pytest
 
 from facemotion.errors import ModelError
 from facemotion.faces.yunet_model import (
+    PACKAGED_YUNET,
     YUNET_FILENAME,
     YUNET_SHA256,
     cached_yunet_path,
@@ -19,7 +20,7 @@ def test_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("FACEMOTION_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("FACEMOTION_YUNET_MODEL", raising=False)
     assert cached_yunet_path() == tmp_path / "cache" / "models" / YUNET_FILENAME
-    assert find_yunet_model() is None
+    assert find_yunet_model() == PACKAGED_YUNET  # the wheel's copy, last
     cached = cached_yunet_path()
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"x")
@@ -31,6 +32,12 @@ def test_resolution_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     explicit = tmp_path / "explicit.onnx"
     explicit.write_bytes(b"x")
     assert find_yunet_model(explicit) == explicit
+
+
+def test_the_package_ships_yunet_with_its_licence() -> None:
+    assert PACKAGED_YUNET.name == YUNET_FILENAME and sha256_of(PACKAGED_YUNET) == YUNET_SHA256
+    notice = (PACKAGED_YUNET.parent / "LICENSE-yunet.txt").read_text()
+    assert "MIT License" in notice and "Shiqi Yu" in notice and "opencv_zoo" in notice
 
 
 def test_download_checks_the_hash_and_leaves_nothing_behind_on_mismatch(tmp_path: Path) -> None:

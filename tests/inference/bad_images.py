@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["face_like", "encode", "truncated_jpeg", "png_claiming_size", "jpeg_with_orientation", "write_bad_files"]
+__all__ = ["face_like", "encode", "truncated_jpeg", "png_claiming_size", "jpeg_claiming_size", "eps",
+           "jpeg_with_orientation", "write_bad_files"]
 
 
 def face_like(height: int = 64, width: int = 80) -> np.ndarray:
@@ -38,6 +39,22 @@ def png_claiming_size(width: int, height: int) -> bytes:
     crc = zlib.crc32(bytes(data[ihdr:ihdr + 17]))
     data[ihdr + 17:ihdr + 21] = struct.pack(">I", crc)
     return bytes(data)
+
+
+def jpeg_claiming_size(data: bytes, width: int, height: int) -> bytes:
+    """A JPEG with its frame header (SOF) patched to claim ``width`` x ``height``: the pixel data is unchanged."""
+    out = bytearray(data)
+    i = 2
+    while out[i + 1] not in (0xC0, 0xC1, 0xC2):
+        i += 2 + struct.unpack(">H", out[i + 2:i + 4])[0]
+    out[i + 5:i + 9] = struct.pack(">HH", height, width)
+    return bytes(out)
+
+
+def eps() -> bytes:
+    """A minimal Encapsulated PostScript file: Pillow's EPS plugin would hand it to Ghostscript to render."""
+    return (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\n"
+            b"newpath 0 0 moveto 8 8 lineto stroke showpage\n%%EOF\n")
 
 
 def jpeg_with_orientation(orientation: int, height: int = 40, width: int = 60) -> bytes:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -9,8 +10,16 @@ import pytest
 from PIL import Image
 
 from facemotion.errors import ImageError
-from facemotion.inference.images import load_image
-from tests.inference.bad_images import encode, face_like, jpeg_with_orientation, png_claiming_size, truncated_jpeg
+from facemotion.inference.images import IMAGE_FORMATS, load_image
+from tests.inference.bad_images import (
+    encode,
+    eps,
+    face_like,
+    jpeg_claiming_size,
+    jpeg_with_orientation,
+    png_claiming_size,
+    truncated_jpeg,
+)
 
 RGB = face_like()
 BGR = RGB[..., ::-1]
@@ -160,3 +169,96 @@ def test_first_frame_of_an_animated_gif() -> None:
     data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
     b, _, r = load_image(data)[0, 0].tolist()
     assert r > 200 and b < 50
+
+
+# --- hostile files (issue 14, rows 1b and 16): refused before decoding, or decoded in bounded memory ------------
+
+def test_a_jpeg_whose_header_claims_more_pixels_than_its_data_holds_is_refused(tmp_path: Path) -> None:
+    """justin.jpg with its header patched to 7000x7000 was accepted as a 7000x7000 image (libjpeg pads with grey)."""
+    data = jpeg_claiming_size(encode(Image.fromarray(face_like(384, 381)), "JPEG", quality=90), 7000, 7000)
+    path = tmp_path / "patched.jpg"
+    path.write_bytes(data)
+    with pytest.raises(ImageError, match="truncated or corrupt .*cannot hold the 7000x7000 JPEG") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        load_image(data)
+
+
+@pytest.mark.integration
+def test_justin_with_a_patched_header_is_refused(media_dir: Path) -> None:
+    data = jpeg_claiming_size((media_dir / "justin.jpg").read_bytes(), 7000, 7000)
+    with pytest.raises(ImageError, match="cannot hold the 7000x7000 JPEG"):
+        load_image(data)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_the_jpeg_length_check_passes_real_flat_jpegs(mode: str, progressive: bool) -> None:
+    """A flat image is the most compressible a JPEG gets; Pillow's smallest still has twice the data required."""
+    flat = Image.new(mode, (3000, 2000), 128 if mode == "L" else (120, 130, 140))
+    data = encode(flat, "JPEG", quality=10, optimize=True, progressive=progressive)
+    assert load_image(data).shape == (2000, 3000, 3)
+
+
+def test_pillow_truncated_images_stay_refused() -> None:
+    from PIL import ImageFile
+
+    import facemotion.inference  # noqa: F401 - importing facemotion must not switch it on
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        load_image(truncated_jpeg())
+
+
+def test_an_eps_file_never_reaches_its_decoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import EpsImagePlugin
+
+    def no_ghostscript(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Ghostscript was asked to render an upload")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", no_ghostscript)
+    path = tmp_path / "upload.jpg"
+    path.write_bytes(eps())
+    with pytest.raises(ImageError, match="EPS images are not accepted; the formats read are JPEG, PNG") as info:
+        load_image(path)
+    assert str(path) in str(info.value)
+    with pytest.raises(ImageError, match=r"<\d+ bytes>: EPS images are not accepted"):
+        load_image(eps())
+
+
+def test_other_formats_pillow_knows_are_refused_by_name() -> None:
+    with pytest.raises(ImageError, match="ICO images are not accepted"):
+        load_image(encode(Image.fromarray(RGB), "ICO"))
+
+
+@pytest.mark.parametrize("fmt", [f for f in IMAGE_FORMATS if f != "DIB"])
+def test_every_accepted_format_is_read(fmt: str) -> None:
+    out = load_image(encode(Image.fromarray(RGB), fmt, **({"lossless": True} if fmt == "WEBP" else {})))
+    assert out.shape == (64, 80, 3)
+    if fmt not in ("JPEG", "GIF"):
+        assert np.array_equal(out, BGR)
+
+
+def _peak_bytes_per_pixel(data: bytes, pixels: int) -> float:
+    load_image(data)
+    tracemalloc.start()
+    try:
+        load_image(data)
+        return tracemalloc.get_traced_memory()[1] / pixels
+    finally:
+        tracemalloc.stop()
+
+
+def test_alpha_and_palette_images_decode_without_float_copies() -> None:
+    """A 7000x7000 RGBA PNG took 2.7 GB (float copies for the white background, ~50 bytes a pixel) and a 35-byte
+    7000x7000 GIF 510 MB; the same conversions at 1000x1000, measured by NumPy's allocations, now stay small."""
+    rng = np.random.default_rng(0)
+    rgba = np.dstack([np.full((1000, 1000, 3), 200, np.uint8), rng.integers(0, 256, (1000, 1000), dtype=np.uint8)])
+    assert _peak_bytes_per_pixel(encode(Image.fromarray(rgba, "RGBA"), "PNG"), 10**6) < 16
+    assert _peak_bytes_per_pixel(encode(Image.new("P", (1000, 1000)), "GIF"), 10**6) < 6
+
+
+def test_palette_images_keep_their_colours() -> None:
+    palette = Image.fromarray(RGB).convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+    assert np.array_equal(load_image(encode(palette, "GIF")), np.asarray(palette.convert("RGB"))[..., ::-1])

@@ -1,7 +1,8 @@
-"""Where the YuNet face-detector model comes from. It is not shipped in the wheel (it has its own licence and
-release cycle), so it is found, in this order, at an explicit path, at ``$FACEMOTION_YUNET_MODEL``, or in the user
-cache where ``facemotion download-models`` puts it. Finding it never downloads: only :func:`download_yunet` does,
-and only the CLI's ``download-models`` calls it.
+"""Where the YuNet face-detector model comes from. The wheel ships it (``faces/weights/``, MIT, 230 kB, with its
+licence notice beside it), so every install detects with YuNet offline. It is looked for, in this order, at an
+explicit path, at ``$FACEMOTION_YUNET_MODEL``, in the user cache where ``facemotion download-models`` puts a copy
+(another version, say), and last in the package. Finding it never downloads: only :func:`download_yunet` does, and
+only the CLI's ``download-models`` calls it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 from facemotion.errors import ModelError
 from facemotion.paths import default_cache_dir
 
-__all__ = ["YUNET_ENV", "YUNET_FILENAME", "YUNET_SHA256", "YUNET_URL", "cached_yunet_path", "find_yunet_model",
-           "sha256_of", "download_yunet"]
+__all__ = ["YUNET_ENV", "YUNET_FILENAME", "YUNET_SHA256", "YUNET_URL", "PACKAGED_YUNET", "cached_yunet_path",
+           "find_yunet_model", "sha256_of", "download_yunet"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ YUNET_SHA256 = "ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0
 # OpenCV Zoo keeps its models in Git LFS; this address serves the file itself, not the LFS pointer.
 YUNET_URL = ("https://media.githubusercontent.com/media/opencv/opencv_zoo/main/models/face_detection_yunet/"
              + YUNET_FILENAME)
+PACKAGED_YUNET = Path(__file__).resolve().parent / "weights" / YUNET_FILENAME
+"""The copy inside the package (LICENSE-yunet.txt beside it); OpenCV loads models from a real file path."""
 
 
 def cached_yunet_path(cache_dir: Path | None = None) -> Path:
@@ -34,7 +37,8 @@ def cached_yunet_path(cache_dir: Path | None = None) -> Path:
 
 
 def find_yunet_model(path: str | Path | None = None) -> Path | None:
-    """The YuNet model file to use, or None when there is none (the caller then falls back to Haar or fails).
+    """The YuNet model file to use: explicit, environment, cache, then the packaged copy; None only when an install
+    lost its packaged copy (the caller then falls back to Haar or fails).
 
     An explicit ``path`` or ``$FACEMOTION_YUNET_MODEL`` that does not exist is an error rather than a silent
     fallback: the user asked for that file.
@@ -50,7 +54,9 @@ def find_yunet_model(path: str | Path | None = None) -> Path | None:
             raise ModelError(f"{candidate}: no such YuNet model file (from ${YUNET_ENV})")
         return candidate
     cached = cached_yunet_path()
-    return cached if cached.is_file() else None
+    if cached.is_file():
+        return cached
+    return PACKAGED_YUNET if PACKAGED_YUNET.is_file() else None
 
 
 def sha256_of(path: Path) -> str:
