@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["FacemotionError", "DataError", "ImageError", "ModelError", "VideoError"]
+__all__ = ["FacemotionError", "DataError", "ImageError", "ModelError", "NoHeatmapsError", "VideoError"]
 
 
 class FacemotionError(ValueError):
@@ -30,6 +30,11 @@ class ImageError(FacemotionError):
 
 class ModelError(FacemotionError):
     """A model or weights file is missing, unknown or malformed."""
+
+
+class NoHeatmapsError(ModelError):
+    """Heatmaps were asked of a model that gives none: an ONNX graph exported before they existed, a classifier
+    without an ``explain`` method, or a network without a pooled linear head."""
 
 
 class VideoError(FacemotionError):

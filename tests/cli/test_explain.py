@@ -59,3 +59,30 @@ def test_export_re_exports_an_onnx_with_heatmaps(cli: CliRunner, tmp_path: Path)
     from facemotion.inference.backends import OnnxClassifier
 
     assert OnnxClassifier(tmp_path / "new.onnx").has_heatmaps and not OnnxClassifier(old).has_heatmaps
+
+
+def test_export_re_export_refuses_bad_destinations_and_calibrate(cli: CliRunner, tmp_path: Path) -> None:
+    """A .json --out, the source itself, and --calibrate (which a re-export cannot honour): one-line errors, and
+    nothing written or overwritten."""
+    torch = pytest.importorskip("torch")
+    from facemotion.models import create_model
+    from facemotion.models.export import to_onnx
+
+    torch.manual_seed(0)
+    old = to_onnx(create_model("vgg_xs"), tmp_path / "old.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
+    before = old.read_bytes()
+    cases = [(["--out", str(tmp_path / "new.json")], "must end in .onnx"),
+             (["--out", str(old)], "is the input"),
+             (["--out", str(tmp_path / "new.onnx"), "--calibrate", str(tmp_path / "fer.csv")], "--calibrate")]
+    for extra, message in cases:
+        result = cli.invoke(app, ["export", "--weights", str(old), *extra])
+        output = result.stdout + result.stderr
+        assert result.exit_code != 0 and message in output, output
+        assert "Traceback" not in output and len(output.strip().splitlines()) == 1, output
+    assert old.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.onnx"]
+    result = cli.invoke(app, ["export", "--weights", str(old), "--out", str(tmp_path / "new.onnx"), "--flip-tta"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    import onnx
+
+    assert {p.key: p.value for p in onnx.load(str(tmp_path / "new.onnx")).metadata_props}["flip_tta"] == "true"

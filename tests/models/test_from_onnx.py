@@ -84,3 +84,76 @@ def test_a_graph_of_another_architecture_is_refused(tmp_path: Path) -> None:
     bare = to_onnx(trained_like("vgg_xs"), tmp_path / "bare.onnx")
     with pytest.raises(ModelError, match="names no architecture"):
         model_from_onnx(bare)
+
+
+# ---- re-export: refused destinations, atomic writes, flip TTA; malformed cards and labels ------------------------
+
+def _old_graph(tmp_path: Path) -> Path:
+    return to_onnx(trained_like("vgg_xs"), tmp_path / "old.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
+
+
+def test_reexport_refuses_a_name_that_is_not_onnx_before_writing(tmp_path: Path) -> None:
+    old = _old_graph(tmp_path)
+    with pytest.raises(ModelError, match=r"new.json: the exported model must end in .onnx"):
+        reexport_onnx(old, tmp_path / "new.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.onnx"]
+
+
+def test_reexport_refuses_its_own_source_even_through_a_link(tmp_path: Path) -> None:
+    old = _old_graph(tmp_path)
+    before = old.read_bytes()
+    (tmp_path / "link.onnx").symlink_to(old)
+    for out in (old, tmp_path / "link.onnx", tmp_path / "." / "old.onnx"):
+        with pytest.raises(ModelError, match="is the source graph"):
+            reexport_onnx(old, out)
+    assert old.read_bytes() == before
+
+
+def test_reexport_writes_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import facemotion.models.export as export_module
+
+    old = _old_graph(tmp_path)
+    out = tmp_path / "new.onnx"
+    out.write_bytes(b"the previous export")
+
+    def broken(path: Path, props: dict) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module, "write_metadata", broken)
+    with pytest.raises(OSError, match="disk full"):
+        reexport_onnx(old, out)
+    assert out.read_bytes() == b"the previous export"  # never half written, and no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.onnx", "old.onnx"]
+
+
+@pytest.mark.parametrize("flip_tta", [True, False])
+def test_reexport_honours_flip_tta(tmp_path: Path, flip_tta: bool) -> None:
+    model = trained_like("vgg_xs")
+    old = to_onnx(model, tmp_path / "old.onnx", heatmaps=False, flip_tta=not flip_tta,
+                  metadata={"architecture": "vgg_xs"})
+    new = reexport_onnx(old, tmp_path / "new.onnx", flip_tta=flip_tta)
+    expected = to_onnx(model, tmp_path / "expected.onnx", flip_tta=flip_tta)
+    metadata = {p.key: p.value for p in onnx.load(str(new)).metadata_props}
+    assert metadata["flip_tta"] == str(flip_tta).lower()
+    np.testing.assert_allclose(probabilities(new, crops()), probabilities(expected, crops()), atol=1e-5)
+    kept = reexport_onnx(old, tmp_path / "kept.onnx")  # not given: as the old graph had it
+    np.testing.assert_allclose(probabilities(kept, crops()), probabilities(old, crops()), atol=1e-5)
+
+
+@pytest.mark.parametrize("card", ['{"architecture": "vgg_xs",', "[1, 2]", "\xff\xfe"])
+def test_a_malformed_card_is_a_model_error_naming_it(tmp_path: Path, card: str) -> None:
+    old = _old_graph(tmp_path)
+    (tmp_path / "old.json").write_bytes(card.encode("latin-1"))
+    with pytest.raises(ModelError, match=r"old.json: the model card"):
+        model_from_onnx(old)
+
+
+@pytest.mark.parametrize("labels", ['["happy", ', '"happy"', "[]", "[1, 2]"])
+def test_malformed_labels_metadata_is_a_model_error_naming_the_graph(tmp_path: Path, labels: str) -> None:
+    path = to_onnx(trained_like("vgg_xs"), tmp_path / "m.onnx", heatmaps=False,
+                   metadata={"architecture": "vgg_xs"})
+    from facemotion.models.export import write_metadata
+
+    write_metadata(path, {"architecture": "vgg_xs", "labels": labels})
+    with pytest.raises(ModelError, match=r"m.onnx: metadata 'labels'"):
+        model_from_onnx(path)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from facemotion.errors import ModelError
+from facemotion.errors import NoHeatmapsError
 from facemotion.models.ensemble import LogitEnsemble
 
 __all__ = ["supports_cam", "class_activation_maps", "logits_and_maps", "head_linear"]
@@ -55,7 +55,7 @@ def logits_and_maps(model: nn.Module, pixels: torch.Tensor) -> tuple[torch.Tenso
         return torch.stack([logits for logits, _ in pairs]).mean(dim=0), torch.stack(maps).mean(dim=0)
     linear = head_linear(model)
     if linear is None:
-        raise ModelError(f"{type(model).__name__} has no pooled linear head, so it has no class activation maps")
+        raise NoHeatmapsError(f"{type(model).__name__} has no pooled linear head, so it has no class activation maps")
     features = model.forward_features(model.normalize(pixels))
     n, _, h, w = features.shape
     # A matrix product rather than a 1x1 conv, so a graph's Conv nodes stay the network's own.

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from facemotion.errors import ModelError
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models.cam import logits_and_maps, supports_cam
 
-__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC"]
+__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path",
+           "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC"]
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
@@ -62,11 +65,26 @@ class ProbabilityHead(nn.Module):
         return probs, maps
 
 
+def check_onnx_path(out: str | Path) -> Path:
+    """``out`` as a Path, or ModelError unless it ends in ``.onnx``: checked before anything is written.
+
+    The model card goes to ``out.with_suffix(".json")``, so ``model.json`` would be both; and ``onnx.load`` reads a
+    ``.json`` name as JSON text (a UnicodeDecodeError on the graph's bytes).
+    """
+    out = Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise ModelError(f"{out}: the exported model must end in .onnx (its model card is written beside it as "
+                         f"{out.with_suffix('.json').name})")
+    return out
+
+
 def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, flip_tta: bool = False,
-            metadata: dict[str, Any] | None = None, opset: int = 17, heatmaps: bool | None = None) -> Path:
+            metadata: dict[str, Any] | None = None, opset: int = 17, heatmaps: bool | None = None,
+            labels: Sequence[str] = EMOTIONS) -> Path:
     """Write ``model`` (a facemotion logits model) as ONNX with a dynamic batch dimension.
 
-    The graph's metadata carries the label names, temperature and TTA, plus ``metadata`` (e.g. the model card).
+    The graph's metadata carries the label names (``labels``, in output order: what every consumer shows),
+    temperature and TTA, plus ``metadata`` (e.g. the model card).
     ``heatmaps`` adds the ``heatmaps`` output; None adds it whenever the model has a pooled linear head.
     """
     path = Path(path)
@@ -80,9 +98,9 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
         torch.onnx.export(head, (example,), str(path), dynamo=False, input_names=[INPUT_NAME],
                           output_names=outputs, opset_version=opset,
                           dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}})
-    write_metadata(path, {"labels": json.dumps(list(EMOTIONS)), "temperature": str(temperature),
+    write_metadata(path, {"labels": json.dumps(list(labels)), "temperature": str(temperature),
                            "flip_tta": str(flip_tta).lower(), "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
-                           "output": "float32 N x 7 probabilities in label order",
+                           "output": f"float32 N x {len(labels)} probabilities in label order",
                            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}})
     return path
 

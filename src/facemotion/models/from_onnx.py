@@ -9,6 +9,9 @@ re-exporting old graphs (with heatmaps) and fine-tuning from a shipped model.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,14 @@ def read_graph_metadata(path: str | Path) -> tuple[Any, dict[str, str], dict[str
     except Exception as exc:  # onnx raises DecodeError, OSError, ... for a bad file
         raise ModelError(f"{path}: not a readable ONNX file ({exc})") from exc
     card_path = path.with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card: Any = {}
+    if card_path.is_file():
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{card_path}: the model card beside {path.name} is not readable JSON ({exc})") from exc
+        if not isinstance(card, dict):
+            raise ModelError(f"{card_path}: the model card must be a JSON object, got {type(card).__name__}")
     return proto, {p.key: p.value for p in proto.metadata_props}, card
 
 
@@ -44,7 +54,7 @@ def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) ->
     name = metadata.get("architecture") or card.get("architecture")
     if not name:
         raise ModelError(f"{path}: the graph names no architecture (metadata 'architecture'), so it cannot be rebuilt")
-    labels = json.loads(metadata["labels"]) if "labels" in metadata else card.get("output", {}).get("labels")
+    labels = _labels(path, metadata, card)
     extra = {"num_classes": len(labels)} if labels else {}
     if name == "ensemble":
         members = card.get("members")
@@ -54,6 +64,23 @@ def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) ->
         return LogitEnsemble([create_model(m["architecture"], **{**extra, **m.get("architecture_kwargs", {})})
                               for m in members])
     return create_model(name, **{**extra, **card.get("architecture_kwargs", {})})
+
+
+def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[str] | None:
+    """The label names of the graph's metadata (else of the card's ``output``), checked to be a list of names."""
+    if "labels" in metadata:
+        try:
+            labels = json.loads(metadata["labels"])
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{path}: metadata 'labels' is not valid JSON ({exc})") from exc
+        where = "metadata 'labels'"
+    else:
+        output = card.get("output")
+        labels = output.get("labels") if isinstance(output, dict) else None
+        where = f"the model card's output.labels ({path.with_suffix('.json').name})"
+    if labels is not None and not (isinstance(labels, list) and labels and all(isinstance(n, str) for n in labels)):
+        raise ModelError(f"{path}: {where} must be a non-empty JSON list of label names, got {labels!r:.80}")
+    return labels
 
 
 def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
@@ -148,20 +175,54 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict[str, str], dict[s
     return model.eval(), metadata, card
 
 
-def reexport_onnx(source: str | Path, out: str | Path) -> Path:
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _replace_atomically(out: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` to a temporary file beside ``out`` (same suffix, so onnx reads it as a graph), then rename it
+    over ``out``: a failure or a kill leaves ``out`` as it was, never half written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=out.suffix)
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None = None) -> Path:
     """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card bytes.
 
-    The temperature and flip TTA come from the old graph's metadata; the card, when there is one, is copied as is.
+    The temperature comes from the old graph's metadata, as does flip TTA unless ``flip_tta`` says otherwise (the
+    metadata then records the new setting); the card, when there is one, is copied as is. ``out`` must end in
+    ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
+    written to a temporary file and renamed into place.
     """
-    from facemotion.models.export import to_onnx, write_metadata
+    from facemotion.models.export import check_onnx_path, to_onnx, write_metadata
 
-    source, out = Path(source), Path(out)
+    source, out = Path(source), check_onnx_path(out)
+    if _same_file(source, out):
+        raise ModelError(f"{out}: is the source graph {source}; write the re-export to another file")
     model, metadata, _ = model_from_onnx(source)
     temperature = float(metadata.get("temperature", "1.0"))
-    flip_tta = metadata.get("flip_tta", "false") == "true"
+    if flip_tta is None:
+        flip_tta = metadata.get("flip_tta", "false") == "true"
+    else:
+        metadata = {**metadata, "flip_tta": str(flip_tta).lower()}
     card_bytes = source.with_suffix(".json").read_bytes() if source.with_suffix(".json").is_file() else None
-    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta)
-    write_metadata(out, metadata)
-    if card_bytes is not None and out.with_suffix(".json") != source.with_suffix(".json"):
-        out.with_suffix(".json").write_bytes(card_bytes)
+
+    def write_graph(tmp: Path) -> None:
+        to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta)
+        write_metadata(tmp, metadata)
+
+    _replace_atomically(out, write_graph)
+    if card_bytes is not None and not _same_file(out.with_suffix(".json"), source.with_suffix(".json")):
+        _replace_atomically(out.with_suffix(".json"), lambda tmp: tmp.write_bytes(card_bytes))
     return out

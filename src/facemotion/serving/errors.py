@@ -29,7 +29,12 @@ logger = logging.getLogger(__name__)
 CLIENT_CLOSED = 499
 """The status logged for a request whose client went away (nginx's convention); nobody receives it."""
 
-_PATH = re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?(?:[\\/][^\s:;,'\"()\\/]+)*[\\/]([^\s:;,'\"()\\/]+)")
+_NAME = r"[^\s\\/:;,'\"()<>\[\]{}|*?=]"  # a character of a file name (or of a relative path's first folder)
+_FOLDER = r"[^\\/\r\n\t:;,'\"()<>\[\]{}|*?]"  # a character of a folder name: spaces allowed
+_PATH = re.compile(rf"(?:[A-Za-z]:|~{_NAME}*|{_NAME}+)?(?:[\\/]{_FOLDER}*)*[\\/]({_NAME}+)")
+"""A path: an optional drive, ``~user`` or relative first folder, then folders (``John Smith`` included), then the
+file name, the only part kept. Folders may hold spaces, so two paths on one line can read as one (the later name
+is kept): never a leak, at worst a shorter message."""
 
 
 def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -38,8 +43,9 @@ def json_error(status: int, message: str, headers: dict[str, str] | None = None)
 
 
 def redact_paths(message: str, known: Iterable[str | None] = ()) -> str:
-    """``message`` with every file path replaced by its file name: the ``known`` paths exactly, then anything that
-    looks like an absolute path (``/srv/models/x.onnx`` -> ``x.onnx``)."""
+    """``message`` with every file path replaced by its file name: the ``known`` paths exactly, then anything with a
+    path separator (``/srv/models/x.onnx``, ``/home/John Smith/x.onnx``, ``~/secret/x.onnx``, ``models/x.onnx``,
+    ``C:\\Users\\x.onnx`` -> ``x.onnx``)."""
     for path in sorted({p for p in known if p}, key=len, reverse=True):
         message = message.replace(path, re.split(r"[\\/]", path.rstrip("\\/"))[-1])
     return _PATH.sub(lambda match: match.group(1), message)

@@ -75,6 +75,11 @@ class Slot:
         self._job: Future[Any] | None = None
         self._released = False
 
+    @property
+    def job(self) -> Future[Any] | None:
+        """The pool's future for this slot's job (None before :meth:`run`); it may outlive a timed-out request."""
+        return self._job
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on a pool thread; awaiting it does not block the event loop. One job per slot."""
         if self._job is not None:
@@ -133,25 +138,50 @@ class UploadBudget:
             self._held -= size
 
     def hold(self) -> HeldBytes:
-        """One request's share of the budget, given back whole when the ``with`` block ends."""
+        """One request's share of the budget, given back whole when the ``with`` block ends, or when the job of
+        the slot given to :meth:`HeldBytes.until_done` finishes, if that is later."""
         return HeldBytes(self)
 
 
 class HeldBytes:
-    """The upload bytes one request holds: :meth:`take` as chunks arrive, all given back on exit."""
+    """The upload bytes one request holds: :meth:`take` as chunks arrive, all given back on exit.
+
+    A request answered 504 while its pool thread still decodes the upload has not freed that memory: after
+    :meth:`until_done`, the bytes are given back when the job finishes, not when the ``with`` block ends.
+    """
 
     def __init__(self, budget: UploadBudget) -> None:
         self._budget = budget
+        self._lock = threading.Lock()
+        self._slot: Slot | None = None
         self.size = 0
 
     def take(self, size: int) -> None:
         """Hold ``size`` more bytes (:class:`Saturated` when the budget is spent)."""
         self._budget.take(size)
-        self.size += size
+        with self._lock:
+            self.size += size
+
+    def give(self, size: int) -> None:
+        """Give back ``size`` of the bytes taken (a copy that has been dropped)."""
+        with self._lock:
+            size = min(size, self.size)
+            self.size -= size
+        self._budget.give(size)
+
+    def until_done(self, slot: Slot) -> None:
+        """Keep the bytes after the ``with`` block until ``slot``'s job (which holds the upload) has finished."""
+        self._slot = slot
+
+    def _give_all(self, *_: object) -> None:
+        self.give(self.size)
 
     def __enter__(self) -> HeldBytes:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._budget.give(self.size)
-        self.size = 0
+        job = self._slot.job if self._slot is not None else None
+        if job is not None and not job.done():
+            job.add_done_callback(self._give_all)  # runs at once if the job finished in between
+        else:
+            self._give_all()

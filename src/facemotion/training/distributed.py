@@ -81,9 +81,18 @@ def setup(device: torch.device) -> tuple[DistContext, torch.device]:
     return ctx, device
 
 
-def teardown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def teardown(*, wait_for_peers: bool = True) -> None:
+    """Leave the process group. After a run that finished, wait for every rank first: a rank that destroyed its
+    group while a peer still had a collective in flight aborted gloo at exit ("terminate called without an active
+    exception"). After a failure there may be no peer left to wait for, so leave at once."""
+    if not dist.is_initialized():
+        return
+    if wait_for_peers:
+        try:
+            dist.barrier()
+        except RuntimeError:
+            pass  # a peer left already; nothing is left to finish together
+    dist.destroy_process_group()
 
 
 def rank_order(order: torch.Tensor, batch_size: int, ctx: DistContext) -> torch.Tensor:
