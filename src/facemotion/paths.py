@@ -22,8 +22,8 @@ def default_cache_dir() -> Path:
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync, then rename it over ``path``: a process killed at any
-    moment leaves either the old file or the new one, never half of one (the pattern of ``save_atomic`` for
-    checkpoints, without torch)."""
+    moment leaves either the old file or the new one, never half of one (checkpoints, manifests and caches all
+    write through here)."""
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

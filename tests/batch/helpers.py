@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,16 @@ from typing import Any
 import cv2
 import numpy as np
 
+from facemotion.batch.manifest import journal_path, manifest_path
 from facemotion.batch.tasks import PhotoTask
 from tests.video.media import square_frames, write_video
 
-__all__ = ["write_photos", "write_videos", "make_dying_task", "POISON"]
+__all__ = ["write_photos", "write_videos", "make_dying_task", "make_raising_task", "finished_inputs",
+           "write_three_label_classifier", "POISON", "RAISE", "THREE_LABELS"]
 
 POISON = "poison.png"
+RAISE = "raise.png"
+THREE_LABELS = ("calm", "tense", "glad")
 
 
 def write_photos(folder: Path, n: int) -> Path:
@@ -33,6 +38,22 @@ def write_videos(folder: Path, n: int) -> Path:
     return folder
 
 
+def finished_inputs(out: Path) -> int:
+    """How many inputs a running job has recorded so far: its manifest's snapshot and its journal's whole lines."""
+    done: set[str] = set()
+    try:
+        done.update(json.loads(manifest_path(out).read_text())["done"])
+    except (OSError, ValueError):
+        pass
+    try:
+        lines = journal_path(out).read_text().split("\n")[:-1]
+    except OSError:
+        lines = []
+    for line in lines:
+        done.update(json.loads(line)["inputs"])
+    return len(done)
+
+
 class _DyingTask(PhotoTask):
     def __call__(self, paths: Any, sources: Any = None) -> Any:
         if any(Path(p).name == POISON for p in paths):
@@ -42,3 +63,42 @@ class _DyingTask(PhotoTask):
 
 def make_dying_task(spec: dict[str, Any]) -> PhotoTask:
     return _DyingTask(spec["recognizer"])
+
+
+class _RaisingTask(PhotoTask):
+    def __call__(self, paths: Any, sources: Any = None) -> Any:
+        if any(Path(p).name == RAISE for p in paths):
+            raise RuntimeError("a bug outside the per-image path")
+        return super().__call__(paths, sources)
+
+
+def make_raising_task(spec: dict[str, Any]) -> PhotoTask:
+    return _RaisingTask(spec["recognizer"], spec["labels"])
+
+
+def write_three_label_classifier(path: Path) -> Path:
+    """A tiny torch-free ONNX classifier of three labels (:data:`THREE_LABELS`, in its ``labels`` metadata) whose
+    answer follows mean brightness: dark -> calm, mid -> tense, bright -> glad."""
+    import pytest
+
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = np.arange(3, dtype=np.float32) - 1.0
+    nodes = [helper.make_node("ReduceMean", ["crops"], ["mean"], axes=[1, 2, 3], keepdims=0),
+             helper.make_node("Unsqueeze", ["mean", "one"], ["mean2"]),
+             helper.make_node("MatMul", ["mean2", "w"], ["scaled"]),
+             helper.make_node("Add", ["scaled", "b"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    graph = helper.make_graph(
+        nodes, "three", [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["N", 1, 48, 48])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])],
+        initializer=[numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, 3), "w"),
+                     numpy_helper.from_array(-10.0 * k, "b"),
+                     numpy_helper.from_array(np.array([1], np.int64), "one")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    helper.set_model_props(model, {"labels": json.dumps(list(THREE_LABELS))})
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import json
 import os
 import signal
 import subprocess
@@ -18,12 +17,24 @@ from typer.testing import CliRunner
 
 from facemotion.batch import BatchError, BatchJob, run_batch
 from facemotion.batch.local import LocalEngine
-from facemotion.batch.manifest import manifest_path
+from facemotion.batch.manifest import journal_path
 from facemotion.batch.tables import CsvTable
 from facemotion.batch.tasks import video_csv_name
 from facemotion.cli import batch as batch_cli
 from facemotion.cli import predict as predict_cli
-from tests.batch.helpers import POISON, make_dying_task, write_photos, write_videos
+from facemotion.inference.rows import image_columns
+from facemotion.labels import EMOTIONS
+from tests.batch.helpers import (
+    POISON,
+    RAISE,
+    THREE_LABELS,
+    finished_inputs,
+    make_dying_task,
+    make_raising_task,
+    write_photos,
+    write_three_label_classifier,
+    write_videos,
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +92,9 @@ def test_killed_job_resumes_with_every_input_once(brightness_onnx: Path, tmp_pat
     args = [sys.executable, "-m", "facemotion.cli.main", "batch", str(photos), "--out", str(out), "--model",
             str(brightness_onnx), "--detector", "none", "--workers", "2", "--batch-size", "4", "--no-progress"]
     proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    manifest = manifest_path(out)
     deadline = time.monotonic() + 60
-    done = 0
     while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            done = len(json.loads(manifest.read_text())["done"])
-        except (OSError, ValueError):
-            done = 0
-        if done >= 20:
+        if finished_inputs(out) >= 20:
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.stderr.read()  # still running: the kill lands mid-job
@@ -110,7 +115,8 @@ def test_a_dying_worker_costs_only_its_input(photos: Path, brightness_onnx: Path
     poison.write_bytes((photos / "p0001.png").read_bytes())
     paths = [str(p) for p in sorted(photos.glob("p*.png"))[:6]]
     paths.insert(3, str(poison))
-    spec = {"video": False, "recognizer": {"model": str(brightness_onnx), "detector": "none", "threads": 1}}
+    spec = {"video": False, "recognizer": {"model": str(brightness_onnx), "detector": "none", "threads": 1},
+            "labels": list(EMOTIONS)}
     engine = LocalEngine(spec, 2, factory=make_dying_task)
     done = [item for batch in engine.run([paths[:4], paths[4:]]) for item in batch]
     assert sorted(p for p, _ in done) == sorted(paths)
@@ -118,6 +124,63 @@ def test_a_dying_worker_costs_only_its_input(photos: Path, brightness_onnx: Path
     errors = {p: rows[0][-1] for p, rows in done}
     assert "lost: the worker processing it died twice" in errors[str(poison)]
     assert all(errors[p] is None for p in paths if p != str(poison))
+
+
+def test_an_exception_in_a_task_is_an_error_row_not_a_lost_worker(photos: Path, brightness_onnx: Path,
+                                                                   tmp_path: Path) -> None:
+    """A task that raised killed its worker: its batch was retried one by one and the input reported "lost"."""
+    bad = tmp_path / RAISE
+    bad.write_bytes((photos / "p0001.png").read_bytes())
+    paths = [str(p) for p in sorted(photos.glob("p*.png"))[:6]]
+    paths.insert(2, str(bad))
+    spec = {"video": False, "recognizer": {"model": str(brightness_onnx), "detector": "none", "threads": 1},
+            "labels": list(EMOTIONS)}
+    engine = LocalEngine(spec, 2, factory=make_raising_task)
+    done = [item for batch in engine.run([paths[:4], paths[4:]]) for item in batch]
+    assert sorted(p for p, _ in done) == sorted(paths) and engine.lost == []
+    errors = {p: rows[0][-1] for p, rows in done}
+    assert errors[str(bad)] == f"{bad}: RuntimeError: a bug outside the per-image path"
+    assert all(errors[p] is None for p in paths if p != str(bad))  # its batchmates were answered one by one
+
+
+def test_columns_follow_the_models_labels(app: typer.Typer, photos: Path, brightness_onnx: Path,
+                                          tmp_path: Path) -> None:
+    """The table had FER2013's columns whatever the model: a 3-label model's values landed under wrong names."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    model = write_three_label_classifier(tmp_path / "three.onnx")
+    common = ["--model", str(model), "--detector", "none"]
+    CliRunner().invoke(app, ["predict", str(photos), "--csv", str(tmp_path / "p.csv"), *common])
+    result = CliRunner().invoke(app, ["batch", str(photos), "--out", str(tmp_path / "b.csv"), "--workers", "2",
+                                      "--batch-size", "4", "--no-progress", *common])
+    assert result.exit_code == 1 and "1 with an error" in result.stderr, result.output
+    header, rows = _csv_lines(tmp_path / "b.csv")
+    assert header.split(",") == image_columns(THREE_LABELS)
+    assert (header, rows) == _csv_lines(tmp_path / "p.csv")
+    report = run_batch(_job(photos, tmp_path / "b.parquet", model))
+    assert (report.processed, report.failed) == (31, 1)
+    a = pd.read_csv(tmp_path / "b.csv").sort_values("path").reset_index(drop=True)
+    b = pd.read_parquet(tmp_path / "b.parquet").sort_values("path").reset_index(drop=True)
+    assert list(b.columns) == image_columns(THREE_LABELS)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    model.write_bytes(brightness_onnx.read_bytes())  # the same --model path, now a model of FER2013's 7 labels
+    with pytest.raises(BatchError, match=r"another job \(labels was \['calm', 'tense', 'glad'\], now \['angry'"):
+        run_batch(_job(photos, tmp_path / "b.parquet", model))
+
+
+def test_the_manifest_is_not_rewritten_per_batch(photos: Path, brightness_onnx: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rewriting the whole list of finished inputs after every batch made a job O(inputs x batches)."""
+    from facemotion.batch import manifest as manifest_module
+
+    writes: list[Path] = []
+    real = manifest_module.write_atomic
+    monkeypatch.setattr(manifest_module, "write_atomic", lambda path, data: (writes.append(path), real(path, data)))
+    out = tmp_path / "r.csv"
+    report = run_batch(_job(photos, out, brightness_onnx))  # 31 inputs in 8 batches
+    assert report.processed == 31 and len(writes) <= 3  # new, header, end: never per batch
+    assert finished_inputs(out) == 31 and not journal_path(out).exists()  # folded into the snapshot at the end
+    assert run_batch(_job(photos, out, brightness_onnx)).skipped == 31
 
 
 def test_output_of_another_job_or_a_foreign_file_is_refused(photos: Path, brightness_onnx: Path,

@@ -62,6 +62,23 @@ def test_ray_resumes_a_local_job(ray_session: object, brightness_onnx: Path, tmp
     assert len(_rows(tmp_path / "r.csv")) == 14
 
 
+def test_ray_resumes_over_a_uri(ray_session: object, brightness_onnx: Path, tmp_path: Path) -> None:
+    """Ray reports URI inputs without their scheme: the manifest named those, so a rerun did everything again."""
+    photos = write_photos(tmp_path / "photos", 6)
+    job = {"out": tmp_path / "r.csv", "recognizer": {"model": str(brightness_onnx), "detector": "none"},
+           "engine": "ray", "workers": 2, "batch_size": 4}
+    first = run_batch(BatchJob(inputs=(str(photos / "p000[0-3].png"),), **{**job, "engine": "local"}))
+    assert first.processed == 4
+    report = run_batch(BatchJob(inputs=(photos.as_uri(),), **job))  # the same files as URIs: other inputs
+    assert (report.inputs, report.skipped, report.processed, report.failed) == (7, 0, 7, 1)
+    again = run_batch(BatchJob(inputs=(photos.as_uri(),), **job))
+    assert (again.skipped, again.processed) == (7, 0)
+    header, *rows = _rows(tmp_path / "r.csv")
+    uris = [row[0] for row in rows if row[0].startswith("file://")]
+    assert sorted(uris) == sorted(p.as_uri() for p in photos.glob("*.png"))  # named as given, each once
+    assert len(rows) == 11
+
+
 def test_unreachable_address_is_refused_quickly(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

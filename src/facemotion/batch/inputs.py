@@ -1,89 +1,92 @@
-"""Inputs of a bulk job: files, folders and globs expanded to the photos or the videos to process, in order."""
+"""Inputs of a bulk job: what :func:`facemotion.inputs.expand` lists (the expansion ``predict`` uses), plus the notes
+and errors of a job of one kind, and object-store URIs listed file by file for the Ray engine."""
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Inputs", "collect_inputs", "is_uri", "IMAGE_SUFFIXES", "VIDEO_INPUT_SUFFIXES"]
+from facemotion.batch.job import BatchError
+from facemotion.inputs import IMAGE_SUFFIXES, VIDEO_INPUT_SUFFIXES, expand, is_uri
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff",
-                            ".webp", ".ppm", ".pgm", ".pbm", ".pnm"})
-"""Suffixes taken as photos in a folder: the set ``facemotion predict`` uses (cli/predict.py keeps its own copy so
-that ``--help`` imports nothing; keep the two equal)."""
-
-VIDEO_INPUT_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv",
-                                  ".3gp", ".ts"})
-"""Suffixes taken as videos in a folder (what OpenCV's FFmpeg reads)."""
-
-
-def is_uri(path: str) -> bool:
-    """``s3://bucket/photos`` and the like: listed and read by the cluster's filesystem (Ray engine only)."""
-    return "://" in path
+__all__ = ["Inputs", "collect_inputs", "is_uri"]
 
 
 @dataclass
 class Inputs:
-    """``paths`` to process, ``errors`` (input -> why it cannot be), ``notes`` for the user (skipped files)."""
+    """``paths`` to process, ``errors`` (input -> why it cannot be), ``notes`` for the user (skipped files), and
+    ``read_as``: each URI's path as its filesystem names it (what Ray Data reports back for it, without the scheme)."""
 
     paths: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    read_as: dict[str, str] = field(default_factory=dict)
 
 
-def collect_inputs(given: tuple[str, ...] | list[str], *, video: bool, recursive: bool = False) -> Inputs:
-    """Files, folders and globs -> the inputs of one kind, without duplicates.
+def collect_inputs(given: tuple[str, ...] | list[str], *, video: bool, recursive: bool = False,
+                   uris: bool = False) -> Inputs:
+    """Files, folders, globs (and with ``uris`` object-store URIs) -> the inputs of one kind, each file once.
 
     A folder contributes the files of the job's kind and notes how many of the other kind it skipped (a folder mixing
     photos and videos is processed in two jobs, one with ``--video``); a file named on purpose is always tried, and a
-    video given to a photo job (or a photo to a video job) becomes an error row naming the fix.
+    video given to a photo job (or a photo to a video job) becomes an error row naming the fix. A URI (``uris``: the
+    Ray engine) is listed here, in the driver, file by file, so that the manifest names the same files on every run;
+    without ``uris`` a URI is an error row.
     """
-    wanted = VIDEO_INPUT_SUFFIXES if video else IMAGE_SUFFIXES
     other = IMAGE_SUFFIXES if video else VIDEO_INPUT_SUFFIXES
     kind, other_kind = ("video", "photo") if video else ("photo", "video")
+    flag = "without --video" if video else "with --video"
+    expanded = expand(given, recursive=recursive, video=video)
     found = Inputs()
-    seen: set[str] = set()
+    for folder, skipped in expanded.skipped.items():
+        found.notes.append(f"{folder}: skipped {skipped} {other_kind} file{'s' * (skipped > 1)}; "
+                           f"process them in a job {flag}")
+    listed: set[str] = set()
 
-    def add(path: str) -> None:
-        if path in seen:
+    def add(path: str, error: str | None = None) -> None:
+        if path in listed:
             return
-        seen.add(path)
-        suffix = Path(path).suffix.lower()
-        if not is_uri(path) and suffix in other:
-            flag = "without --video" if video else "with --video"
-            found.errors[path] = f"{path}: a {other_kind}, not a {kind}; process it in a job {flag}"
+        listed.add(path)
+        if error is None and Path(path).suffix.lower() in other:
+            error = f"{path}: a {other_kind}, not a {kind}; process it in a job {flag}"
+        if error is not None:
+            found.errors[path] = error
         found.paths.append(path)
 
-    def add_folder(folder: Path, name: str) -> None:
-        walk = folder.rglob("*") if recursive else folder.iterdir()
-        files = sorted(p for p in walk if p.is_file())
-        mine = [p for p in files if p.suffix.lower() in wanted]
-        skipped = sum(p.suffix.lower() in other for p in files)
-        if skipped:
-            flag = "with --video" if not video else "without --video"
-            found.notes.append(f"{name}: skipped {skipped} {other_kind} file{'s' * (skipped > 1)}; "
-                               f"process them in a job {flag}")
-        if not mine:
-            hint = "" if recursive else " (add --recursive for subfolders)"
-            found.errors.setdefault(name, f"{name}: no {kind} files in this folder{hint}")
-            found.paths.append(name)
-        for file in mine:
-            add(str(file))
-
-    for item in given:
-        path = Path(item)
-        if is_uri(item):
-            add(item)
-        elif path.is_dir():
-            add_folder(path, item)
-        elif not path.exists() and glob.has_magic(item):
-            matches = sorted(glob.glob(item, recursive=True))
-            if not matches:
-                found.errors[item] = f"{item}: no files match this pattern"
-                found.paths.append(item)
-            for match in matches:
-                add_folder(Path(match), match) if Path(match).is_dir() else add(match)
+    for path, error in expanded.items:
+        if not is_uri(path):
+            add(path, error)
+        elif not uris:
+            add(path, f"{path}: object-store URIs are read by --engine ray only")
         else:
-            add(item)  # a missing file is reported by the worker that tries it, like any unreadable one
+            for uri, fs_path, uri_error in _list_uri(path, video=video, recursive=recursive):
+                if uri_error is None:
+                    found.read_as[uri] = fs_path
+                add(uri, uri_error)
     return found
+
+
+def _list_uri(uri: str, *, video: bool, recursive: bool) -> list[tuple[str, str, str | None]]:
+    """``(file URI, its filesystem path, error)`` for a URI naming a file or a folder (``s3://bucket/photos/``)."""
+    try:
+        from pyarrow import fs
+    except ImportError:
+        raise BatchError(f"{uri}: object-store inputs need pyarrow: pip install 'facemotion[ray]'") from None
+    try:
+        filesystem, root = fs.FileSystem.from_uri(uri)
+        info = filesystem.get_file_info(root)
+        if info.type == fs.FileType.NotFound:
+            return [(uri, root, f"{uri}: no such file or folder")]
+        if info.type != fs.FileType.Directory:
+            return [(uri, root, None)]
+        listing = filesystem.get_file_info(fs.FileSelector(root, recursive=recursive))
+    except (OSError, ValueError) as exc:  # pyarrow.ArrowInvalid is a ValueError, ArrowIOError an OSError
+        return [(uri, uri, f"{uri}: cannot list it ({exc})")]
+    wanted = VIDEO_INPUT_SUFFIXES if video else IMAGE_SUFFIXES
+    base = uri.rstrip("/")
+    prefix = base[:-len(root)] if root and base.endswith(root) else uri.split("://", 1)[0] + "://"
+    files = sorted(i.path for i in listing if i.type == fs.FileType.File and Path(i.path).suffix.lower() in wanted)
+    if not files:
+        hint = "" if recursive else " (add --recursive for subfolders)"
+        return [(uri, root, f"{uri}: no {'video' if video else 'image'} files in this folder{hint}")]
+    return [(prefix + path, path, None) for path in files]

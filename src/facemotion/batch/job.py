@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,16 +74,12 @@ class BatchJob:
     @property
     def fingerprint(self) -> dict[str, Any]:
         """What makes two runs the same job: the settings that change the rows. The inputs may grow between runs
-        (a folder that got new photos): a rerun processes only what is not finished."""
+        (a folder that got new photos): a rerun processes only what is not finished. The manifest adds the model's
+        labels, read from the model file, to tell a job from another (:mod:`facemotion.batch.manifest`)."""
         recognizer = {**_recognizer_defaults(), **self.recognizer}
         recognizer.pop("threads", None)  # threads change no row
         return {"kind": self.kind, "recognizer": _plain(recognizer), "analyzer": _plain(self.analyzer),
                 "every": self.every if self.video else None}
-
-    @property
-    def job_id(self) -> str:
-        blob = json.dumps(self.fingerprint, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)

@@ -3,7 +3,8 @@
 Throughput grows with cores because each worker runs detection and classification on its own core (one ONNX Runtime
 thread each). The pool is small and explicit rather than ``concurrent.futures``: the parent knows which batch each
 worker holds, so a worker that dies (killed, out of memory, a crash in native code) costs only that batch, which is
-retried one input at a time; an input that kills a worker twice becomes an error row and the job goes on.
+retried one input at a time; an input that kills a worker twice becomes an error row and the job goes on. An
+exception is not a death: the worker catches it and answers with error rows naming it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,13 @@ TaskFactory = Callable[[dict[str, Any]], Callable[[list[str]], list[InputRows]]]
 
 
 def _worker_main(conn: Connection, spec: dict[str, Any], factory: TaskFactory) -> None:
-    """A worker: build the task once, then answer batches until told to stop (``None``)."""
+    """A worker: build the task once, then answer batches until told to stop (``None``).
+
+    A task turns each input's failure into that input's error row; an exception that escapes it anyway (a bug, an
+    unforeseen error in a library) is caught here too: the batch is tried again one input at a time in this process,
+    and the inputs that still raise get an error row naming the exception. The worker lives on, so only a real crash
+    (a signal, the OOM killer, a fault in native code) costs a batch and counts as lost.
+    """
     try:
         task = factory(spec)
     except Exception as exc:  # a bad model or detector: the parent stops the job with this message
@@ -41,7 +48,19 @@ def _worker_main(conn: Connection, spec: dict[str, Any], factory: TaskFactory) -
         if message is None:
             return
         batch_id, paths = message
-        conn.send(("done", (batch_id, task(paths))))
+        conn.send(("done", (batch_id, _answer(task, paths, spec))))
+
+
+def _answer(task: Callable[[list[str]], list[InputRows]], paths: list[str], spec: dict[str, Any]) -> list[InputRows]:
+    """``task(paths)``, or, when it raises, each input on its own, an input that raises getting an error row."""
+    try:
+        return task(paths)
+    except Exception as exc:
+        if len(paths) == 1:
+            logger.debug("unexpected error on %s", paths[0], exc_info=True)
+            message = f"{paths[0]}: {type(exc).__name__}: {exc}"
+            return [(paths[0], error_rows(spec["video"], paths[0], message, spec["labels"]))]
+    return [done for path in paths for done in _answer(task, [path], spec)]
 
 
 @dataclass
@@ -63,7 +82,7 @@ class LocalEngine:
     """Runs a task over batches of inputs in ``workers`` processes.
 
     Args:
-        spec: the task description (see :func:`~facemotion.batch.tasks.make_task`).
+        spec: the task description (see :func:`~facemotion.batch.tasks.make_task`), with the job's ``labels``.
         workers: the number of processes.
         factory: builds a worker's task from ``spec``; a module-level function (it is sent to the workers).
     """
@@ -142,7 +161,7 @@ class LocalEngine:
         self.lost.append(path)
         message = f"{path}: lost: the worker processing it died twice (exit code {code})"
         logger.warning("%s", message)
-        return [(path, error_rows(self.spec["video"], path, message))], next_id
+        return [(path, error_rows(self.spec["video"], path, message, self.spec["labels"]))], next_id
 
     @staticmethod
     def _stop(worker: _Worker) -> None:

@@ -1,11 +1,12 @@
 """The Ray engine: the same tasks on a Ray cluster, through Ray Data (``pip install 'facemotion[ray]'``).
 
 The inputs become a Ray dataset (local paths as items the actors open from their node's filesystem; object-store
-URIs read by Ray's filesystem layer as bytes), an actor pool maps batches through a callable class holding one
-:class:`~facemotion.batch.tasks.PhotoTask` or ``VideoTask`` per actor, and the finished batches stream back to the
-driver, which writes them with the same tables and manifest as the local engine. The rows are tiny (about 200 bytes
-per face), so the driver is not the bottleneck; writing them there is what makes a Ray job resumable like a local
-one, which ``Dataset.write_parquet`` alone cannot (it does not say which inputs are finished).
+URIs, listed file by file by the driver, read by Ray's filesystem layer as bytes), an actor pool maps batches
+through a callable class holding one :class:`~facemotion.batch.tasks.PhotoTask` or ``VideoTask`` per actor, and
+the finished batches stream back to the driver, which writes them with the same tables and manifest as the local
+engine. The rows are tiny (about 200 bytes per face), so the driver is not the bottleneck; writing them there is
+what makes a Ray job resumable like a local one, which ``Dataset.write_parquet`` alone cannot (it does not say
+which inputs are finished).
 
 A dying actor is Ray's to handle: Ray Data restarts it and retries its batch. Should the job fail anyway, the
 batches finished until then are kept and the same command goes on from there.
@@ -15,15 +16,16 @@ Ray is imported here only, and only when this engine is asked for.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
 
-from facemotion.batch.inputs import is_uri
 from facemotion.batch.job import BatchError
 from facemotion.batch.tasks import InputRows, make_task
+from facemotion.inputs import is_uri
 
 __all__ = ["RayEngine", "import_ray", "check_address"]
 
@@ -104,28 +106,51 @@ class RayEngine:
         except (ConnectionError, RuntimeError) as exc:
             raise BatchError(f"cannot join the Ray cluster at {self.address or 'a new local Ray'}: {exc}") from None
 
-    def run(self, paths: list[str]) -> Iterator[list[InputRows]]:
-        """Yield finished inputs batch by batch, as the cluster returns them."""
+    def run(self, paths: list[str], read_as: dict[str, str] | None = None) -> Iterator[list[InputRows]]:
+        """Yield finished inputs batch by batch, as the cluster returns them.
+
+        ``read_as`` maps each object-store URI (one file each, listed by the driver) to the path its filesystem
+        gives it, which is what ``read_binary_files`` reports back: finished inputs are named by their URI again,
+        in the rows and in the manifest, so that a rerun skips them.
+        """
         self._connect()
         ray = self._ray
         local = [p for p in paths if not is_uri(p)]
         uris = [p for p in paths if is_uri(p)]
+        read_as = read_as or {}
+        as_given = {read_as.get(uri, uri): uri for uri in uris}
         datasets = []
         if local:
-            datasets.append(ray.data.from_items([{"path": p} for p in local]))
+            datasets.append((ray.data.from_items([{"path": p} for p in local]), None))
         if uris:
-            datasets.append(ray.data.read_binary_files(uris, include_paths=True))
+            # reads take no CPU: they wait on I/O, and an actor pool the size of the cluster (the default) would
+            # otherwise hold every CPU while its input waits for one (a deadlock; Ray Data's own backpressure still
+            # bounds the bytes read ahead)
+            read = ray.data.read_binary_files
+            no_cpu = ({"num_cpus": 0} if "num_cpus" in inspect.signature(read).parameters  # Ray >= 2.5x
+                      else {"ray_remote_args": {"num_cpus": 0}})
+            datasets.append((read(uris, include_paths=True, **no_cpu), as_given))
         workers = self.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
-        for dataset in datasets:
+        for dataset, names in datasets:
             mapped = dataset.map_batches(_Actor, fn_constructor_kwargs={"spec": self.spec},
                                          batch_size=self.batch_size, num_cpus=1,
                                          compute=ray.data.ActorPoolStrategy(size=workers),
                                          batch_format="numpy")
             try:
                 for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
-                    yield [(str(i), json.loads(r)) for i, r in zip(batch["input"], batch["rows"])]
+                    done = [(str(i), json.loads(r)) for i, r in zip(batch["input"], batch["rows"])]
+                    yield done if names is None else [_as_given(names, path, rows) for path, rows in done]
             except Exception as exc:
                 if isinstance(exc, BatchError):
                     raise
                 raise BatchError(f"the Ray job stopped: {type(exc).__name__}: {str(exc)[:500]}; the inputs "
                                  f"finished so far are kept: run the same command again to go on") from None
+
+
+def _as_given(names: dict[str, str], path: str, rows: list[list[Any]]) -> InputRows:
+    """An input Ray read from an object store, named by its URI again (Ray reports the path without the scheme)."""
+    uri = names.get(path)
+    if uri is None:
+        raise BatchError(f"Ray read {path!r}, which is none of the URIs listed for the job; the inputs finished so "
+                         f"far are kept")
+    return uri, [[uri, *row[1:]] for row in rows]

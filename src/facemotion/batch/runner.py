@@ -15,7 +15,7 @@ from facemotion.batch.inputs import collect_inputs
 from facemotion.batch.job import BatchError, BatchJob
 from facemotion.batch.manifest import Manifest
 from facemotion.batch.tables import open_table
-from facemotion.batch.tasks import InputRows, error_rows, task_columns
+from facemotion.batch.tasks import InputRows, error_rows, model_labels, task_columns
 
 __all__ = ["BatchReport", "run_batch", "Progress"]
 
@@ -44,11 +44,11 @@ class BatchReport:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
 
 
-def _spec(job: BatchJob) -> dict[str, Any]:
+def _spec(job: BatchJob, labels: tuple[str, ...]) -> dict[str, Any]:
     recognizer = dict(job.recognizer)
     recognizer.setdefault("threads", 1)  # one core per worker: the workers are the parallelism
     return {"video": job.video, "recognizer": recognizer, "analyzer": dict(job.analyzer), "every": job.every,
-            "csv_dir": str(job.out / "csv")}
+            "csv_dir": str(job.out / "csv"), "labels": list(labels)}
 
 
 def _engine(job: BatchJob, spec: dict[str, Any]) -> Any:
@@ -69,46 +69,53 @@ def run_batch(job: BatchJob, *, progress: Progress | None = None) -> BatchReport
             finished is kept: the same command goes on from there).
     """
     started = time.perf_counter()
-    found = collect_inputs(job.inputs, video=job.video, recursive=job.recursive)
+    found = collect_inputs(job.inputs, video=job.video, recursive=job.recursive, uris=job.engine == "ray")
     report = BatchReport(job.out, inputs=len(found.paths), notes=found.notes)
-    manifest = Manifest.open(job)
-    if not manifest.path.is_file():
-        manifest.save()  # first: an output folder with our manifest is ours, even if killed at once
-    if job.video:
-        (job.out / "csv").mkdir(parents=True, exist_ok=True)
-        for stale in (job.out / "csv").glob(".*.tmp"):
-            stale.unlink()
-    table = open_table(job.out / "summary.csv" if job.video else job.out, task_columns(job.video), manifest)
-    todo = [p for p in found.paths if p not in manifest.done]
-    report.skipped = len(found.paths) - len(todo)
-    if report.skipped:
-        logger.info("%s: %d of %d inputs already done; resuming", job.out, report.skipped, len(found.paths))
+    labels = model_labels(job.recognizer)  # once, here: the columns, and part of what makes this job this job
+    columns = task_columns(job.video, labels)
+    error_at = [name for name, _ in columns].index("error")
+    manifest = Manifest.open(job, labels)
+    try:
+        if not manifest.path.is_file():
+            manifest.save()  # first: an output folder with our manifest is ours, even if killed at once
+        if job.video:
+            (job.out / "csv").mkdir(parents=True, exist_ok=True)
+            for stale in (job.out / "csv").glob(".*.tmp"):
+                stale.unlink()
+        table = open_table(job.out / "summary.csv" if job.video else job.out, columns, manifest)
+        todo = [p for p in found.paths if p not in manifest.done]
+        report.skipped = len(found.paths) - len(todo)
+        if report.skipped:
+            logger.info("%s: %d of %d inputs already done; resuming", job.out, report.skipped, len(found.paths))
 
-    def write(done: list[InputRows]) -> None:
-        rows = [row for _, input_rows in done for row in input_rows]
-        try:
-            manifest.commit([path for path, _ in done], **table.append(rows))
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise BatchError(f"{job.out}: the disk is full ({exc.strerror}); the {len(manifest.done)} inputs "
-                                 f"finished so far are kept in {manifest.path}: free some space and run the same "
-                                 f"command again to go on") from None
-            raise BatchError(f"{job.out}: cannot write the results ({exc.strerror or exc})") from None
-        report.processed += len(done)
-        report.failed += sum(1 for _, input_rows in done if input_rows[0][-1] is not None)
-        if progress is not None:
-            progress(report.processed, len(todo))
+        def write(done: list[InputRows]) -> None:
+            rows = [row for _, input_rows in done for row in input_rows]
+            try:
+                manifest.commit([path for path, _ in done], **table.append(rows))
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise BatchError(f"{job.out}: the disk is full ({exc.strerror}); the {len(manifest.done)} inputs "
+                                     f"finished so far are kept in {manifest.path}: free some space and run the same "
+                                     f"command again to go on") from None
+                raise BatchError(f"{job.out}: cannot write the results ({exc.strerror or exc})") from None
+            report.processed += len(done)
+            report.failed += sum(1 for _, input_rows in done if input_rows[0][error_at] is not None)
+            if progress is not None:
+                progress(report.processed, len(todo))
 
-    known = [(p, error_rows(job.video, p, found.errors[p])) for p in todo if p in found.errors]
-    if known:
-        write(known)
-    runnable = [p for p in todo if p not in found.errors]
-    if runnable:
-        engine = _engine(job, _spec(job))
-        size = 1 if job.video else job.batch_size  # one task per video
-        batches = [runnable[i:i + size] for i in range(0, len(runnable), size)]
-        for done in (engine.run(batches) if job.engine == "local" else engine.run(runnable)):
-            write(done)
-        report.lost = list(engine.lost)
+        known = [(p, error_rows(job.video, p, found.errors[p], labels)) for p in todo if p in found.errors]
+        if known:
+            write(known)
+        runnable = [p for p in todo if p not in found.errors]
+        if runnable:
+            engine = _engine(job, _spec(job, labels))
+            size = 1 if job.video else job.batch_size  # one task per video
+            batches = [runnable[i:i + size] for i in range(0, len(runnable), size)]
+            for done in (engine.run(batches) if job.engine == "local" else engine.run(runnable, found.read_as)):
+                write(done)
+            report.lost = list(engine.lost)
+        manifest.close()  # the journal folded into the snapshot
+    finally:
+        manifest.release()  # a run that stops early leaves the journal for the next open
     report.seconds = time.perf_counter() - started
     return report

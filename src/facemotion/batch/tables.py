@@ -27,6 +27,7 @@ class CsvTable:
 
     def __init__(self, path: Path, columns: Sequence[Column], manifest: Manifest) -> None:
         self.path = path
+        self.width = len(columns)
         path.parent.mkdir(parents=True, exist_ok=True)
         if manifest.committed_bytes and path.is_file():
             with path.open("r+b") as handle:  # drop rows written after the last manifest
@@ -50,6 +51,7 @@ class CsvTable:
 
     def append(self, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
         """Write the rows; the keyword arguments for :meth:`Manifest.commit`."""
+        _check_width(rows, self.width)
         return {"size": self._write_bytes(self._encode(rows))}
 
 
@@ -78,8 +80,9 @@ class ParquetTable:
         :meth:`Manifest.commit`."""
         import pyarrow.parquet as pq
 
-        names = self.schema.names
-        table = self._pa.Table.from_pylist([dict(zip(names, row)) for row in rows], schema=self.schema)
+        _check_width(rows, len(self.schema))
+        columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in self.schema]
+        table = self._pa.Table.from_arrays(columns, schema=self.schema)
         name = f"part-{self._next:06d}.parquet"
         tmp = self.folder / f".{name}.tmp"
         try:
@@ -92,6 +95,15 @@ class ParquetTable:
                 tmp.unlink()
         self._next += 1
         return {"part": name}
+
+
+def _check_width(rows: Sequence[Sequence[Any]], width: int) -> None:
+    """Every row has a value per column: a row of another shape (a model with other labels than the columns were made
+    for) would put its values under the wrong names."""
+    for row in rows:
+        if len(row) != width:
+            raise BatchError(f"a row of {len(row)} values for a table of {width} columns (path {row[0]!r}): were "
+                             f"the columns made for another model's labels?")
 
 
 def open_table(out: Path, columns: Sequence[Column], manifest: Manifest) -> CsvTable | ParquetTable:

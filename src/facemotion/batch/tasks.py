@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from facemotion.batch.tables import Column
-from facemotion.errors import FacemotionError
+from facemotion.errors import FacemotionError, ModelError
 from facemotion.inference.rows import image_columns, image_rows
 from facemotion.types import ImageResult
 
 __all__ = ["InputRows", "PhotoTask", "VideoTask", "make_task", "task_columns", "SUMMARY_COLUMNS", "video_csv_name",
-           "error_rows"]
+           "error_rows", "model_labels"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,30 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
 """The summary table of a video job: one row per video; ``main_emotion`` is the longest track's dominant emotion."""
 
 
-def task_columns(video: bool) -> list[Column]:
-    """The typed columns of a job's table: the rows of ``facemotion predict --csv``, or the video summary."""
+def task_columns(video: bool, labels: Sequence[str]) -> list[Column]:
+    """The typed columns of a job's table: the rows of ``facemotion predict --csv`` (a probability column per label
+    of the job's model), or the video summary."""
     if video:
         return list(SUMMARY_COLUMNS)
     kinds = {"path": "str", "face": "int", "x": "int", "y": "int", "w": "int", "h": "int", "emotion": "str",
              "error": "str"}
-    return [(name, kinds.get(name, "float")) for name in image_columns()]
+    return [(name, kinds.get(name, "float")) for name in image_columns(labels)]
+
+
+def model_labels(recognizer: dict[str, Any]) -> tuple[str, ...]:
+    """The label names of the job's model, read once by the driver from the model itself (the ONNX metadata or the
+    checkpoint config), to build the table's columns and to tell the model's job from another's."""
+    from facemotion.inference.backends import classifier_labels, load_classifier
+
+    return classifier_labels(load_classifier(recognizer.get("model", "default"), threads=1))
+
+
+def _check_labels(recognizer: Any, labels: Sequence[str] | None) -> None:
+    """A worker's model must give the driver's labels (a model file replaced mid-job, or another file at the same
+    path on another node, would put its probabilities under the wrong columns)."""
+    if labels is not None and tuple(recognizer.labels) != tuple(labels):
+        raise ModelError(f"the worker's model has the labels {list(recognizer.labels)}, the job's {list(labels)}: "
+                         f"is --model the same file on every node?")
 
 
 def video_csv_name(path: str) -> str:
@@ -51,30 +68,33 @@ def video_csv_name(path: str) -> str:
 class PhotoTask:
     """Rows of ``facemotion predict --csv`` for a batch of photos (paths, or encoded bytes read by the engine)."""
 
-    def __init__(self, recognizer: dict[str, Any]) -> None:
+    def __init__(self, recognizer: dict[str, Any], labels: Sequence[str] | None = None) -> None:
         from facemotion.inference.recognizer import Recognizer
 
         self.recognizer = Recognizer(**recognizer)
+        _check_labels(self.recognizer, labels)
+        self.labels = tuple(self.recognizer.labels)
 
     def __call__(self, paths: Sequence[str], sources: Sequence[Any] | None = None) -> list[InputRows]:
         results = self.recognizer.predict_batch(list(sources if sources is not None else paths))
-        labels = self.recognizer.labels
         return [(path, image_rows(result if result.path == path else ImageResult(
-            path, result.faces, result.width, result.height, result.error), labels))
+            path, result.faces, result.width, result.height, result.error), self.labels))
                 for path, result in zip(paths, results)]
 
     @staticmethod
-    def error_rows(path: str, message: str) -> list[list[Any]]:
-        return image_rows(ImageResult(path, error=message))
+    def error_rows(path: str, message: str, labels: Sequence[str]) -> list[list[Any]]:
+        return image_rows(ImageResult(path, error=message), labels)
 
 
 class VideoTask:
     """One CSV per video (the columns of ``facemotion video``) and its summary row."""
 
-    def __init__(self, recognizer: dict[str, Any], analyzer: dict[str, Any], every: int, csv_dir: str) -> None:
+    def __init__(self, recognizer: dict[str, Any], analyzer: dict[str, Any], every: int, csv_dir: str,
+                 labels: Sequence[str] | None = None) -> None:
         from facemotion.inference.recognizer import Recognizer
 
         self.recognizer = Recognizer(**recognizer)
+        _check_labels(self.recognizer, labels)
         self.analyzer = analyzer
         self.every = every
         self.csv_dir = Path(csv_dir)
@@ -97,10 +117,10 @@ class VideoTask:
                     writer.close()
             os.replace(tmp, target)  # whole or absent: a killed job leaves no half CSV under the final name
         except FacemotionError as exc:
-            return self.error_rows(path, str(exc))[0]
+            return self.error_rows(path, str(exc), self.recognizer.labels)[0]
         except Exception as exc:  # one broken video must not cost the others their results
             logger.debug("unexpected error on %s", path, exc_info=True)
-            return self.error_rows(path, f"{path}: {type(exc).__name__}: {exc}")[0]
+            return self.error_rows(path, f"{path}: {type(exc).__name__}: {exc}", self.recognizer.labels)[0]
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -110,18 +130,19 @@ class VideoTask:
                 len(summary.tracks), emotion, probability, round(summary.elapsed, 3), None]
 
     @staticmethod
-    def error_rows(path: str, message: str) -> list[list[Any]]:
+    def error_rows(path: str, message: str, labels: Sequence[str]) -> list[list[Any]]:
         return [[path, *([None] * (len(SUMMARY_COLUMNS) - 2)), message]]
 
 
 def make_task(spec: dict[str, Any]) -> PhotoTask | VideoTask:
     """A task from its picklable description (what engines ship to their workers)."""
     if spec["video"]:
-        return VideoTask(spec["recognizer"], spec["analyzer"], spec["every"], spec["csv_dir"])
-    return PhotoTask(spec["recognizer"])
+        return VideoTask(spec["recognizer"], spec["analyzer"], spec["every"], spec["csv_dir"], spec.get("labels"))
+    return PhotoTask(spec["recognizer"], spec.get("labels"))
 
 
-def error_rows(video: bool, path: str, message: str) -> list[list[Any]]:
-    """The rows of an input that failed outside a task (a lost worker, a missing folder)."""
-    return (VideoTask if video else PhotoTask).error_rows(path, message)
+def error_rows(video: bool, path: str, message: str, labels: Sequence[str]) -> list[list[Any]]:
+    """The rows of an input that failed outside a task (a lost worker, a missing folder), in the columns of
+    :func:`task_columns` for the same ``labels``."""
+    return (VideoTask if video else PhotoTask).error_rows(path, message, labels)
 
