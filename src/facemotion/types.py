@@ -1,8 +1,8 @@
 """Typed results shared by the Python API, the CLI and the video and HTTP layers.
 
 Frozen dataclasses of plain Python numbers (no NumPy inside, so a result pickles, compares and serialises the same
-everywhere). Each ``to_dict()`` *is* the JSON schema documented in the README; keep it stable: add keys, never
-rename or remove them.
+everywhere). Each ``to_dict()`` *is* the JSON schema documented in docs/photos.md (Output schema); keep it stable:
+add keys, never rename or remove them.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from typing import Callable
 
 import typer
 
-from facemotion.cli import batch, predict, serve, video
+from facemotion.cli import batch, export_web, predict, serve, video
 
 __all__ = ["REGISTRARS"]
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [predict.register, video.register, serve.register,
-                                                    batch.register]
+                                                    batch.register, export_web.register]

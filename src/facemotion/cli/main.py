@@ -60,7 +60,9 @@ def models() -> None:
 
 @app.command()
 def train(
-    data: Optional[Path] = typer.Option(None, help="FER2013 CSV (.csv/.csv.gz) or image folder (train/, test/)."),
+    data: Optional[Path] = typer.Option(None, help="FER2013 (CSV, folders, packed .npz) or your own images: "
+                                        "DIR/<label>/*, DIR/{train,val[,test]}/<label>/*, or a path,label[,split] "
+                                        "CSV manifest."),
     out: Optional[Path] = typer.Option(None, help="Run directory for config.json, metrics.csv, checkpoints."),
     model: str = typer.Option("vgg_m", help="Registered model name (see `facemotion models`)."),
     epochs: int = typer.Option(40, min=1),
@@ -96,11 +98,27 @@ def train(
                                      f"{CPU_COUNT} here)."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory from its last.pt."),
     progress: bool = typer.Option(True, help="Show a live progress bar."),
+    labels: Optional[str] = typer.Option(None, help="Your own data's label order, comma-separated (default: "
+                                         "sorted label names)."),
+    val_fraction: float = typer.Option(0.1, min=0.0, max=0.9, help="Your own images without a split: share "
+                                                                   "drawn for val (stratified, by --seed)."),
+    test_fraction: float = typer.Option(0.0, min=0.0, max=0.9, help="... and for test."),
+    faces: str = typer.Option("given", help="Your own images: given (each is a face crop) or detect (find and "
+                                            "align the face as predict does)."),
+    skip_bad: bool = typer.Option(False, help="Leave out unreadable files (listed in the run's skipped.csv) "
+                                              "instead of stopping."),
+    init: Optional[str] = typer.Option(None, help="Fine-tune from default, fast, accurate (when shipped), an "
+                                                  ".onnx or a .pt; another label set gets a new head."),
+    freeze: int = typer.Option(0, min=0, help="With --init: body stages kept fixed, from the input."),
+    body_lr: float = typer.Option(1.0, min=0.0, help="With --init: the body's learning rate as a fraction of --lr."),
     nproc: int = typer.Option(1, min=1, help="Train on N local processes with DDP (gloo on the CPU, NCCL on CUDA); "
                                              "--batch-size is the batch of all N together. For several machines "
                                              "run this command under torchrun instead."),
 ) -> None:
-    """Train a model on FER2013 Training, selecting the best epoch on PublicTest."""
+    """Train a model on FER2013 Training (or your own images), selecting the best epoch on PublicTest (val).
+
+    Your own data: facemotion train --data faces/ --init default --epochs 10 --out runs/mine
+    """
     _setup_logging(False)
     from facemotion.training import TrainConfig, fit
 
@@ -121,7 +139,10 @@ def train(
                               class_weights=class_weights, balanced_sampling=balanced_sampling, shift=shift,
                               rotate=rotate, scale=scale, flip=flip, erase=erase, mixup=mixup, cutmix=cutmix,
                               teacher=teacher, distill=distill, seed=seed, subset=subset, patience=patience,
-                              device=device, threads=threads)
+                              device=device, threads=threads,
+                              labels=[n.strip() for n in labels.split(",")] if labels else None,
+                              val_fraction=val_fraction, test_fraction=test_fraction, faces=faces,
+                              skip_bad=skip_bad, init=init, freeze=freeze, body_lr=body_lr)
             if nproc > 1:
                 _train_nproc(cfg, nproc, resume=False, progress=progress)
                 return
@@ -141,7 +162,12 @@ def _train_nproc(cfg: object, nproc: int, *, resume: bool, progress: bool) -> No
 
     if "WORLD_SIZE" in os.environ:
         _fail("--nproc is for a single command; under torchrun leave it out (torchrun starts the processes)")
-    check_nproc(nproc, getattr(cfg, "device", "auto"))
+    if resume:  # the device is the resumed run's, not the default of the bare config built from --resume
+        from facemotion.training.fit import resume_config
+
+        check_nproc(nproc, resume_config(cfg.out).device)  # type: ignore[attr-defined]
+    else:
+        check_nproc(nproc, getattr(cfg, "device", "auto"))
     code = launch_local({"config": cfg.to_dict(), "resume": resume, "progress": progress}, nproc)  # type: ignore
     if code:
         raise typer.Exit(code)
@@ -150,7 +176,8 @@ def _train_nproc(cfg: object, nproc: int, *, resume: bool, progress: bool) -> No
 @app.command()
 def evaluate(
     weights: str = typer.Option(..., help="default, fast, a .onnx file or a .pt checkpoint."),
-    data: Path = typer.Option(..., help="FER2013 CSV or image folder."),
+    data: Path = typer.Option(..., help="FER2013 CSV or image folder, or your own images (read as the model's "
+                                        "training read them)."),
     split: str = typer.Option("test", help="test (PrivateTest: report once), val (PublicTest) or train."),
     out: Optional[Path] = typer.Option(None, help="Folder for report.json, report.md and confusion.png."),
     tta: str = typer.Option("none", help="Test-time augmentation outside the model: none, flip or tencrop."),
@@ -162,7 +189,6 @@ def evaluate(
     """Score a model on a FER2013 split: accuracy, macro-F1, per-class F1, ECE and the confusion matrix."""
     from facemotion.evaluation import evaluate as run_evaluation
     from facemotion.evaluation import write_report
-    from facemotion.labels import EMOTIONS
 
     if split not in ("train", "val", "test"):
         _fail(f"--split must be train, val or test, got {split!r}")
@@ -172,7 +198,7 @@ def evaluate(
         _fail(str(exc))
     typer.echo(f"{split}: {report.images} images  accuracy {100 * report.accuracy:.2f} %  "
                f"macro-F1 {100 * report.macro_f1:.2f} %  ECE {100 * report.ece:.2f} %")
-    typer.echo("  ".join(f"{name} F1 {100 * report.per_class[name]['f1']:.1f}" for name in EMOTIONS))
+    typer.echo("  ".join(f"{name} F1 {100 * report.per_class[name]['f1']:.1f}" for name in report.label_names))
     if out is not None:
         paths = write_report(report, out)
         typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
@@ -194,26 +220,45 @@ def export(
     weights: list[Path] = typer.Option(..., help="A .pt checkpoint (best.pt of a run); repeat the option to "
                                                  "export the ensemble that averages their logits. An exported "
                                                  ".onnx is written again with heatmaps, metadata and card kept."),
-    out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json."),
-    calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature."),
-    flip_tta: bool = typer.Option(True, help="Average with the mirrored face inside the graph."),
+    out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json. "
+                                       "Never one of the --weights: a re-export is written beside its source."),
+    calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature "
+                                                        "(checkpoints only: a re-exported .onnx keeps its own "
+                                                        "temperature, and --calibrate with one is refused)."),
+    flip_tta: Optional[bool] = typer.Option(None, "--flip-tta/--no-flip-tta",
+                                            help="Average with the mirrored face inside the graph. Default: on for "
+                                                 "a checkpoint; as the old graph had it for a re-exported .onnx "
+                                                 "(given, it is honoured and recorded in the metadata)."),
 ) -> None:
     """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
     dynamic batch."""
     _setup_logging(False)
+    from facemotion.cli._common import check_outputs
+    from facemotion.models.export import check_onnx_path
     from facemotion.training.export_model import export_checkpoint
 
-    if len(weights) == 1 and weights[0].suffix == ".onnx":
+    try:  # before anything is written: a .onnx name, not a folder, and no output that is an input
+        check_onnx_path(out)
+        sources = [*weights, *(w.with_suffix(".json") for w in weights if w.suffix.lower() == ".onnx")]
+        check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, sources)
+    except FacemotionError as exc:
+        _fail(str(exc))
+    if len(weights) == 1 and weights[0].suffix.lower() == ".onnx":
         from facemotion.models.from_onnx import reexport_onnx
 
+        if calibrate is not None:
+            _fail(f"--calibrate applies to checkpoint (.pt) exports only: the re-export of {weights[0]} keeps the "
+                  f"temperature its graph records; leave --calibrate out (or export the run's best.pt)")
         try:
-            reexport_onnx(weights[0], out)
+            reexport_onnx(weights[0], out, flip_tta=flip_tta)
         except FacemotionError as exc:
             _fail(str(exc))
-        typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {weights[0]} kept)")
+        tta = "" if flip_tta is None else f", flip TTA {'on' if flip_tta else 'off'}"
+        typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {weights[0]} kept{tta})")
         return
     try:
-        card = export_checkpoint(weights, out, calibrate_data=calibrate, flip_tta=flip_tta)
+        card = export_checkpoint(weights, out, calibrate_data=calibrate,
+                                 flip_tta=True if flip_tta is None else flip_tta)
     except FacemotionError as exc:
         _fail(str(exc))
     typer.echo(f"wrote {out} ({card['parameters']:,} parameters, temperature {card['temperature']:.3f}) "

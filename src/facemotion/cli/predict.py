@@ -6,7 +6,6 @@ Only typer is imported at module level: NumPy, OpenCV and ONNX Runtime load insi
 
 from __future__ import annotations
 
-import glob
 import json
 import shutil
 import sys
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional, TextIO
 import typer
 
 from facemotion.cli._common import CPU_COUNT, check_outputs, same_file
+from facemotion.inputs import IMAGE_SUFFIXES, expand_inputs  # one expansion, shared with batch
 
 if TYPE_CHECKING:
     from facemotion.inference.recognizer import Recognizer
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["register", "predict", "download_models", "expand_inputs", "read_boxes_file", "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".dib", ".gif", ".tif", ".tiff",
-                            ".webp", ".ppm", ".pgm", ".pbm", ".pnm"})
 _WRITABLE = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _CHUNK = 8  # images per predict_batch call: faces of a chunk share one classifier call, output still streams
 
@@ -46,72 +44,6 @@ Examples:
   facemotion predict group.jpg --boxes boxes.json    # your own face boxes (x, y, w, h), no detection
 
 Exit code: 0 when every image was read, 1 when any failed (each is reported), 2 for a bad option or model."""
-
-
-def expand_inputs(inputs: list[str], *, recursive: bool = False) -> list[tuple[str, Optional[str]]]:
-    """Files, folders and glob patterns -> ``(path, error)`` pairs in order, each file once.
-
-    A folder contributes its image files (by suffix; all subfolders with ``recursive``); a named file is always
-    tried, whatever its suffix, so a non-image gets a clear error instead of being skipped silently. A file reached
-    twice (named twice, or through a symlink) is listed once, symlinked folders are not followed by ``**`` or
-    ``recursive`` (a link to its own folder would repeat every image, or never end), and pipes, sockets and devices
-    are skipped in folders and patterns, refused when named (reading one would block).
-    """
-    out: dict[str, Optional[str]] = {}
-    seen: set[Path] = set()
-
-    def add_file(file: Path) -> None:
-        real = file.resolve()
-        if real not in seen:
-            seen.add(real)
-            out.setdefault(str(file), None)
-
-    def add_folder(folder: Path, given: str) -> None:
-        walk = folder.rglob("*") if recursive else folder.iterdir()
-        files = sorted(p for p in walk if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            hint = "" if recursive else " (add --recursive for subfolders)"
-            out.setdefault(given, f"{given}: no image files in this folder{hint}")
-        for file in files:
-            add_file(file)
-
-    for given in inputs:
-        path = Path(given)
-        if path.is_dir():
-            add_folder(path, given)
-        elif not path.exists() and glob.has_magic(given):
-            try:
-                matches = _glob(given)
-            except ValueError as exc:  # pathlib: "'**' can only be an entire path component"
-                out.setdefault(given, f"{given}: not a valid pattern ({exc})")
-                continue
-            if not matches:
-                out.setdefault(given, f"{given}: no files match this pattern")
-            for match in matches:
-                if match.is_dir():
-                    add_folder(match, str(match))
-                elif match.is_file():
-                    add_file(match)
-        elif path.exists() and not path.is_file():
-            out.setdefault(given, f"{given}: not a regular file (a pipe, socket or device)")
-        elif path.exists():
-            add_file(path)
-        else:
-            out.setdefault(given, None)  # missing files are reported by the loader, with the others
-    return list(out.items())
-
-
-def _glob(pattern: str) -> list[Path]:
-    """What ``glob.glob(pattern, recursive=True)`` matches, sorted, except that ``**`` does not descend into
-    symlinked folders (glob.glob does, so two links to their own folder make it run for hours); hidden names are
-    left out unless the pattern spells a leading dot, as glob.glob does."""
-    parts = Path(pattern).parts
-    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
-    base = Path(*parts[:first]) if first else Path()
-    rest = parts[first:]
-    hidden = any(part.startswith(".") for part in rest)
-    matches = (m for m in base.glob(str(Path(*rest))))
-    return sorted(m for m in matches if hidden or not any(p.startswith(".") for p in m.relative_to(base).parts))
 
 
 def read_boxes_file(path: Path) -> Any:

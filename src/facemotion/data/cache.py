@@ -6,6 +6,7 @@ Decoding 35,887 JPEGs or 83 M pixel strings takes seconds; reading one .npz back
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from facemotion.data.splits import FER2013, SPLITS, Split
+from facemotion.labels import EMOTIONS
 from facemotion.paths import default_cache_dir
 
 __all__ = ["source_key", "default_cache_dir", "load_cached", "save_cached"]
@@ -45,8 +47,11 @@ def load_cached(cache_dir: Path, key: str, source: str) -> FER2013 | None:
     try:
         with np.load(file) as npz:
             splits = {s: Split(npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
+            extra = json.loads(str(npz["dataset_json"])) if "dataset_json" in npz.files else {}
     except (OSError, KeyError, ValueError):
         return None
+    if "label_names" in extra:
+        return FER2013(**splits, source=source, label_names=tuple(extra["label_names"]), notes=extra.get("notes", {}))
     return FER2013(**splits, source=source)
 
 
@@ -58,6 +63,8 @@ def save_cached(cache_dir: Path, key: str, data: FER2013) -> Path:
     for s in SPLITS:
         arrays[f"{s}_images"] = data.split(s).images
         arrays[f"{s}_labels"] = data.split(s).labels
+    if data.label_names != EMOTIONS or data.notes:
+        arrays["dataset_json"] = np.array(json.dumps({"label_names": list(data.label_names), "notes": data.notes}))
     fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -1,13 +1,18 @@
-"""The fixed FER2013 split: Training -> train, PublicTest -> val (selection), PrivateTest -> test (report once)."""
+"""The fixed FER2013 split: Training -> train, PublicTest -> val (selection), PrivateTest -> test (report once).
+
+Every reader returns these arrays, FER2013's and your own data's alike (:mod:`facemotion.data.own`); a data set with
+other labels than FER2013's names them in ``label_names``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from facemotion.labels import IMAGE_SIZE
+from facemotion.labels import EMOTIONS, IMAGE_SIZE
 
 __all__ = ["USAGE_TO_SPLIT", "SPLITS", "Split", "FER2013"]
 
@@ -54,12 +59,18 @@ class Split:
 
 @dataclass(frozen=True)
 class FER2013:
-    """The three splits and where they came from."""
+    """The three splits, where they came from, and the names of their labels (index ``i`` is ``label_names[i]``).
+
+    ``notes`` holds what a reader of your own data records for the run folder: its form, how it was split (to
+    rebuild the split), the files it skipped and why, duplicates across splits.
+    """
 
     train: Split
     val: Split
     test: Split
     source: str
+    label_names: tuple[str, ...] = EMOTIONS
+    notes: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def split(self, name: str) -> Split:
         """The split called ``train``, ``val`` or ``test``."""
@@ -74,6 +85,8 @@ class FER2013:
         so a run records exactly which data it saw whichever form it was read from.
         """
         digest = hashlib.sha256()
+        if self.label_names != EMOTIONS:  # FER2013's hash stays what it always was
+            digest.update(repr(self.label_names).encode())
         for name in SPLITS:
             part = self.split(name)
             images = np.ascontiguousarray(part.images)

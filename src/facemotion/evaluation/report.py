@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +31,28 @@ class EvaluationReport:
     confusion: list[list[int]]
     images: int
     meta: dict[str, Any]
+    label_names: tuple[str, ...] = field(default=EMOTIONS)
+    """The model's labels: the rows and columns of ``confusion``, the keys of ``per_class``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "ece_15": self.ece, "images": self.images,
-                "per_class": self.per_class, "confusion_matrix": self.confusion, "labels": list(EMOTIONS),
+                "per_class": self.per_class, "confusion_matrix": self.confusion, "labels": list(self.label_names),
                 **self.meta}
 
 
 def build_report(probabilities: np.ndarray, labels: np.ndarray, meta: dict[str, Any] | None = None,
-                 ) -> EvaluationReport:
-    """Score predicted probabilities against true labels."""
-    confusion = confusion_matrix(labels, probabilities.argmax(axis=1))
+                 names: Sequence[str] = EMOTIONS) -> EvaluationReport:
+    """Score predicted probabilities against true labels; ``names`` are the model's label names, in its order."""
+    names = tuple(names)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(names):
+        raise ValueError(f"expected probabilities of shape (N, {len(names)}) for the labels {names}, "
+                         f"got {probabilities.shape}")
+    confusion = confusion_matrix(labels, probabilities.argmax(axis=1), num_classes=len(names))
     precision, recall, f1 = per_class_prf(confusion)
     per_class = {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                        "support": int(confusion[i].sum())} for i, name in enumerate(EMOTIONS)}
+                        "support": int(confusion[i].sum())} for i, name in enumerate(names)}
     return EvaluationReport(accuracy(confusion), macro_f1(confusion), expected_calibration_error(probabilities, labels),
-                            per_class, confusion.tolist(), int(len(labels)), dict(meta or {}))
+                            per_class, confusion.tolist(), int(len(labels)), dict(meta or {}), names)
 
 
 def _markdown(report: EvaluationReport) -> str:
@@ -75,7 +82,8 @@ def _plot_confusion(report: EvaluationReport, path: Path) -> None:
     panels = ((axes[0], counts, "counts", "{:d}"), (axes[1], normalised, "row-normalised", "{:.2f}"))
     for ax, matrix, title, fmt in panels:
         ax.imshow(matrix, cmap="Blues")
-        ax.set(xticks=range(len(EMOTIONS)), yticks=range(len(EMOTIONS)), xticklabels=EMOTIONS, yticklabels=EMOTIONS,
+        names = report.label_names
+        ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
                xlabel="predicted", ylabel="true", title=title)
         ax.tick_params(axis="x", rotation=45)
         top = matrix.max() if matrix.size else 1

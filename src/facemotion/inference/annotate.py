@@ -34,16 +34,19 @@ def label_lines(face: FaceResult, top_k: int = 1) -> list[str]:
 
 
 def draw_heatmaps(image: np.ndarray, faces: Sequence[FaceResult], *, opacity: float = 0.6) -> np.ndarray:
-    """A copy of a BGR image with each explained face's heatmap (its top label's) blended over it.
+    """A copy of a BGR image with each explained face's heatmap for the label it shows (``face.emotion``) blended
+    over it.
 
-    Hot cells are drawn opaque and cold ones transparent, so the face shows through where the model did not look.
+    A face whose heatmap has no map for that label (explained for other labels only) is left undrawn: a map is
+    never captioned with another label's name. Hot cells are drawn opaque and cold ones transparent, so the face
+    shows through where the model did not look.
     """
     out = np.ascontiguousarray(image).copy()
     height, width = out.shape[:2]
     for face in faces:
-        if face.heatmap is None:
+        if face.heatmap is None or face.emotion not in face.heatmap.maps:
             continue
-        label = face.emotion if face.emotion in face.heatmap.maps else next(iter(face.heatmap.maps))
+        label = face.emotion
         x0, y0, x1, y1 = heatmap_bounds(face.heatmap, width, height)
         if x1 <= x0 or y1 <= y0:
             continue

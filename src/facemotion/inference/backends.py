@@ -6,15 +6,14 @@ training settings, FER2013's seven for a model that names none.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import json
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 
-from facemotion.errors import ModelError
+from facemotion.errors import ModelError, NoHeatmapsError
 from facemotion.inference.weights import resolve_model
 from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, check_labels
 
@@ -127,9 +126,9 @@ class OnnxClassifier:
     def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and class activation maps from one run of the graph."""
         if not self.has_heatmaps:
-            raise ModelError(f"{self.path} was exported before heatmaps existed (it has no {HEATMAP_OUTPUT!r} "
-                             f"output); re-export it: facemotion export --weights {self.path} --out NEW.onnx "
-                             f"(keeps its metadata and model card; needs the train extra)")
+            raise NoHeatmapsError(f"{self.path} was exported before heatmaps existed (it has no {HEATMAP_OUTPUT!r} "
+                                  f"output); re-export it: facemotion export --weights {self.path} --out NEW.onnx "
+                                  f"(keeps its metadata and model card; needs the train extra)")
         batch = check_crops(crops)
         if batch.shape[0] == 0:
             k = len(self.labels)
@@ -167,7 +166,7 @@ class TorchClassifier:
         return _softmax(self.logits(crops) / self.temperature)
 
     def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Probabilities and class activation maps; a model without a pooled linear head raises ModelError."""
+        """Probabilities and class activation maps; a model without a pooled linear head raises NoHeatmapsError."""
         import torch
 
         from facemotion.models.cam import logits_and_maps

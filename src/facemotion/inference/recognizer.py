@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facemotion.errors import FacemotionError, ModelError
+from facemotion.errors import FacemotionError, NoHeatmapsError
 from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin, detections_from_boxes
 from facemotion.faces.align import crop_to_image
 from facemotion.faces.detect import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
@@ -108,8 +108,8 @@ class Recognizer:
     def classify_explained(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and ``(N, K, h, w)`` class activation maps of the crops, from one classifier call."""
         if not isinstance(self.classifier, ExplainingClassifier):
-            raise ModelError(f"{type(self.classifier).__name__} gives no heatmaps: use an exported facemotion .onnx "
-                             f"or a .pt checkpoint")
+            raise NoHeatmapsError(f"{type(self.classifier).__name__} gives no heatmaps: use an exported facemotion "
+                                  f".onnx or a .pt checkpoint")
         probabilities, maps = self.classifier.explain(crops)
         return np.asarray(probabilities, dtype=np.float32), np.asarray(maps, dtype=np.float32)
 
@@ -126,7 +126,7 @@ class Recognizer:
 
         Raises:
             ImageError: the image cannot be read (see :func:`~facemotion.inference.images.load_image`).
-            ModelError: ``explain`` with a model that has no heatmaps (exported before they existed).
+            NoHeatmapsError: ``explain`` with a model that has no heatmaps (exported before they existed).
             FacemotionError: ``explain`` names an unknown label.
         """
         keep = explain_labels(explain, self.labels)

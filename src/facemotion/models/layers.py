@@ -28,7 +28,12 @@ class PerImageStandardize(nn.Module):
 
 
 class EmotionNet(nn.Module):
-    """The surface every facemotion classifier shares: raw ``(N, 1, 48, 48)`` pixels in, ``(N, 7)`` logits out."""
+    """The surface every facemotion classifier shares: raw ``(N, 1, 48, 48)`` pixels in, ``(N, K)`` logits out.
+
+    ``forward_features``/``forward_head`` split body and head; :meth:`reset_classifier` and :meth:`stages` are the
+    handles fine-tuning uses (timm's ``reset_classifier``). Subclasses keep their head in ``self.head``, an
+    ``nn.Sequential`` whose last ``nn.Linear`` gives the logits.
+    """
 
     num_classes: int
 
@@ -45,6 +50,32 @@ class EmotionNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(self.normalize(x)))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the logits layer with a freshly initialised one for ``num_classes`` labels; the body is kept."""
+        if num_classes < 2:
+            raise ValueError(f"a classifier needs at least two classes, got {num_classes}")
+        head = self.head
+        index = max(i for i, module in enumerate(head) if isinstance(module, nn.Linear))
+        old = head[index]
+        head[index] = nn.Linear(old.in_features, num_classes, device=old.weight.device, dtype=old.weight.dtype)
+        self.num_classes = num_classes
+
+    def get_classifier(self) -> nn.Linear:
+        """The layer that gives the logits."""
+        return [module for module in self.head if isinstance(module, nn.Linear)][-1]
+
+    def stages(self) -> list[nn.Module]:
+        """The body in stages from the input, for ``--freeze N``: ``self.features`` cut after each pooling."""
+        features = getattr(self, "features", None)
+        if not isinstance(features, nn.Sequential):
+            raise NotImplementedError(f"{type(self).__name__} does not say what its stages are")
+        stages: list[list[nn.Module]] = [[]]
+        for module in features:
+            stages[-1].append(module)
+            if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+                stages.append([])
+        return [nn.Sequential(*group) for group in stages if group]
 
 
 def conv_bn_act(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, *, norm: bool = True) -> nn.Sequential:

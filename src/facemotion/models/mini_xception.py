@@ -48,6 +48,10 @@ class MiniXception(EmotionNet):
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x)
 
+    def stages(self) -> list[nn.Module]:
+        """The stem, then each residual block."""
+        return [self.stem, *self.blocks]
+
 
 @register_model
 def mini_xception(**kwargs: object) -> MiniXception:

@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 
 from facemotion import __version__
-from facemotion.errors import FacemotionError, ModelError
+from facemotion.errors import FacemotionError, ModelError, NoHeatmapsError
 from facemotion.serving.auth import api_key_dependencies
 from facemotion.serving.errors import add_error_handlers, json_error
 from facemotion.serving.limits import Saturated, UploadBudget, WorkLimiter
@@ -207,7 +207,8 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
             raise busy
         with uploads.hold() as held:
             try:  # read whole before taking a slot: a slow upload holds its connection only, never a worker
-                data, name = await asyncio.wait_for(read_image(request, settings.max_upload_bytes, held.take),
+                data, name = await asyncio.wait_for(read_image(request, settings.max_upload_bytes, held.take,
+                                                               held.give),
                                                     timeout=deadline - time.perf_counter())
             except asyncio.TimeoutError:
                 raise ServiceError(408, f"the upload did not arrive within {settings.timeout_s:g} s") from None
@@ -218,6 +219,7 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
                 slot = limiter.admit()
             except Saturated:
                 raise busy from None
+            held.until_done(slot)  # the pool thread holds the upload until its job ends, even after a 504
             with slot:
                 try:
                     body, timing = await asyncio.wait_for(
@@ -228,11 +230,14 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
                 except ChoiceUnavailable as exc:  # the reason names server files: log it, answer without it
                     logger.warning("%s %s: %s", request.method, request.url.path, exc.reason)
                     raise ServiceError(400, str(exc)) from None
-                except ModelError as exc:  # explain with a model without heatmaps; the reason names server files
+                except NoHeatmapsError as exc:  # explain with a model without heatmaps; the reason names server files
                     logger.warning("%s %s: %s", request.method, request.url.path, exc)
                     raise ServiceError(400, "this model gives no heatmaps (exported before they existed); the "
                                             "operator can re-export it: facemotion export --weights MODEL.onnx "
                                             "--out NEW.onnx") from None
+                except ModelError as exc:  # the model itself failed; the reason names server files: log it
+                    logger.error("%s %s: the model failed: %s", request.method, request.url.path, exc)
+                    raise ServiceError(500, "the model failed on this request; the server log says why") from None
                 except FacemotionError as exc:  # ImageError: a bad upload, described to its sender
                     raise ServiceError(400, str(exc)) from None
                 except Exception:
@@ -266,6 +271,7 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
         return FileResponse(static / "index.html", headers={"Cache-Control": "no-cache"})
 
     _allow_head(app, "/", page)
+    _add_private_mode(app, settings)
 
     app.mount("/static", StaticFiles(directory=static), name="static")
     _openapi_with_model_labels(app, recognizers)
@@ -288,6 +294,31 @@ def _openapi_with_model_labels(app: FastAPI, recognizers: Recognizers) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_private_mode(app: FastAPI, settings: ServeSettings) -> None:
+    """``/site.json`` and ``/models/*``: what the page's private mode downloads to run the models in the browser."""
+    from facemotion.serving.static_site import site_files, site_manifest
+
+    model_files = {f.url.split("/", 1)[1]: f.source for f in site_files().values()}
+    manifest: dict[str, Any] = {}
+
+    @app.get("/site.json", include_in_schema=False)
+    async def site() -> Any:
+        if not manifest:
+            try:
+                manifest.update(await asyncio.to_thread(site_manifest, server=True, default_model=settings.model))
+            except FacemotionError as exc:  # an install without the runtime: the page offers server mode only
+                logger.warning("private mode unavailable: %s", exc)
+                return json_error(404, "private mode is not installed on this server")
+        return JSONResponse(manifest, headers={"Cache-Control": "no-cache"})
+
+    @app.get("/models/{name}", include_in_schema=False)
+    async def model_file(name: str) -> FileResponse:
+        path = model_files.get(name)
+        if path is None:
+            raise ServiceError(404, f"no model file {name!r} here")
+        return FileResponse(path, media_type="application/octet-stream")
 
 
 def app_from_env() -> FastAPI:

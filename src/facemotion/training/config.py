@@ -15,6 +15,7 @@ _CHOICES = {
     "schedule": ("onecycle", "cosine", "constant"),
     "class_weights": ("none", "balanced", "sqrt"),
     "device": ("auto", "cpu", "cuda"),
+    "faces": ("given", "detect"),
 }
 
 
@@ -54,6 +55,18 @@ class TrainConfig:
     channels_last: bool = True
     threads: int = 0
     eval_batch_size: int = 512
+    labels: list[str] | None = None
+    """Your own data's label order (default: sorted names); FER2013's seven for FER2013."""
+    val_fraction: float = 0.1
+    test_fraction: float = 0.0
+    faces: str = "given"
+    skip_bad: bool = False
+    init: str | None = None
+    """Start from these weights: ``default``, ``fast``, ``accurate``, an exported ``.onnx`` or a ``.pt``."""
+    freeze: int = 0
+    """Body stages kept fixed, counted from the input (fine-tuning)."""
+    body_lr: float = 1.0
+    """The body's learning rate as a fraction of ``lr`` (the new head always takes ``lr``)."""
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():
@@ -64,12 +77,18 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "weight_decay", "shift", "rotate", "scale", "mixup", "cutmix", "subset", "patience",
-                     "threads", "warmup_epochs"):
+                     "threads", "warmup_epochs", "freeze", "body_lr"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if not 0 <= self.distill <= 1:
             raise ValueError(f"distill must lie in [0, 1], got {self.distill}")
-        for name in ("label_smoothing", "erase"):
+        if self.labels is not None:
+            from facemotion.labels import check_labels
+
+            self.labels = list(check_labels(self.labels, source="labels"))
+        if (self.freeze or self.body_lr != 1.0) and not self.init:
+            raise ValueError("freeze and body_lr apply to fine-tuning: give init (default, fast, a .onnx or .pt)")
+        for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
 

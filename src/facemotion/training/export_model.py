@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from facemotion.data import load_fer2013
+from facemotion.data import FER2013
 from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
 from facemotion.evaluation.intended_use import with_intended_use
 from facemotion.evaluation.metrics import expected_calibration_error
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
-from facemotion.models.export import to_onnx
+from facemotion.models.export import check_onnx_path, to_onnx
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
 
@@ -51,6 +51,9 @@ def git_commit(path: Path) -> str | None:
 # Settings that `facemotion train` does not take as options (their defaults hold) or that are spelled out already.
 _NOT_ON_COMMAND_LINE = frozenset({"data", "out", "model_kwargs", "momentum", "bf16", "channels_last",
                                   "eval_batch_size"})
+# Settings of your own data and fine-tuning, spelled out only when they differ from these defaults.
+_SHOWN_WHEN_SET = {"val_fraction": 0.1, "test_fraction": 0.0, "faces": "given", "skip_bad": False, "freeze": 0,
+                   "body_lr": 1.0}
 
 
 def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +73,11 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
         summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
     cfg = info.get("config") or {}
     unused = set() if cfg.get("teacher") else {"distill"}
-    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE | unused and v is not None},
-                **cfg.get("model_kwargs", {})}
+    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE | unused and v is not None
+                   and not (k in _SHOWN_WHEN_SET and v == _SHOWN_WHEN_SET[k])},
+                **{k: v for k, v in cfg.get("model_kwargs", {}).items() if k != "num_classes"}}
+    if isinstance(settings.get("labels"), list):
+        settings["labels"] = ",".join(settings["labels"])
     flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
                      else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in settings.items())
     summary["command"] = f"facemotion train --data {cfg.get('data')} --out {cfg.get('out')} {flags}".strip()
@@ -81,8 +87,11 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
 def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """One checkpoint's network and its description for the model card."""
     model, info = model_from_checkpoint(weights)
+    labels = (info.get("config") or {}).get("labels") or list(EMOTIONS)
+    if len(labels) != getattr(model, "num_classes", len(labels)):
+        raise ModelError(f"{weights}: the model has {model.num_classes} outputs but its config names {labels}")
     return model, {"architecture": info["model"], "architecture_kwargs": info.get("model_kwargs", {}),
-                   "parameters": count_parameters(model), "macs": count_macs(model),
+                   "parameters": count_parameters(model), "macs": count_macs(model), "labels": list(labels),
                    "training": _training_summary(weights, info)}
 
 
@@ -93,13 +102,31 @@ def _ensemble(weights: Sequence[Path]) -> tuple[torch.nn.Module, dict[str, Any]]
     if len(hashes) > 1:
         raise ModelError(f"ensemble members were trained on different data (hashes {sorted(map(str, hashes))}): "
                          f"{', '.join(map(str, weights))}")
+    label_sets = {tuple(m["labels"]) for _, m in members}
+    if len(label_sets) > 1:
+        raise ModelError(f"ensemble members have different labels ({sorted(label_sets)}): "
+                         f"{', '.join(map(str, weights))}")
     model = LogitEnsemble([net for net, _ in members])
     cards = [m for _, m in members]
     summary = {"data": cards[0]["training"].get("data"), "environment": cards[0]["training"].get("environment"),
                "train_seconds": round(sum(c["training"].get("train_seconds", 0.0) for c in cards), 1),
                "command": " && ".join(c["training"]["command"] for c in cards)}
     return model, {"architecture": "ensemble", "architecture_kwargs": {}, "parameters": count_parameters(model),
-                   "macs": count_macs(model), "training": summary, "members": cards}
+                   "macs": count_macs(model), "labels": cards[0]["labels"], "training": summary, "members": cards}
+
+
+def _calibration_data(data: str | Path, weights: Path, labels: list[str]) -> FER2013:
+    """The data whose val split fits the temperature, read as the run read it (faces, split, label order)."""
+    from facemotion.training.config import TrainConfig
+    from facemotion.training.data_source import load_training_data
+
+    _, info = model_from_checkpoint(weights)
+    saved = dict(info.get("config") or {})
+    cfg = TrainConfig.from_dict({**saved, "data": str(data)}) if saved else TrainConfig(data=str(data), out="")
+    loaded = load_training_data(cfg)
+    if list(loaded.label_names) != labels:
+        raise ModelError(f"{data}: its labels {list(loaded.label_names)} are not the model's {labels}")
+    return loaded
 
 
 def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Path, *,
@@ -114,15 +141,12 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     paths = [Path(weights)] if isinstance(weights, (str, Path)) else [Path(w) for w in weights]
     if not paths:
         raise ModelError("export needs at least one checkpoint")
-    out = Path(out)
-    if out.suffix.lower() != ".onnx":  # the card goes to out.with_suffix(".json"): model.json would be both
-        raise ModelError(f"{out}: the exported model must end in .onnx (its model card is written beside it as "
-                         f"{out.with_suffix('.json').name})")
+    out = check_onnx_path(out)
     model, described = _member(paths[0]) if len(paths) == 1 else _ensemble(paths)
     temperature = 1.0
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:
-        val = load_fer2013(calibrate_data).val
+        val = _calibration_data(calibrate_data, paths[0], described["labels"]).val
         views = view_logits(model, val.images, flip_tta)
         temperature = fit_temperature(views, val.labels)
         before, after = tta_probabilities(views, 1.0), tta_probabilities(views, temperature)
@@ -141,7 +165,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
         "macs": described["macs"],
         "input": {"name": "pixels", "shape": ["N", 1, IMAGE_SIZE, IMAGE_SIZE], "dtype": "float32",
                   "range": "raw grayscale 0-255; per-image standardisation is inside the graph"},
-        "output": {"name": "probabilities", "shape": ["N", len(EMOTIONS)], "labels": list(EMOTIONS)},
+        "output": {"name": "probabilities", "shape": ["N", len(described["labels"])], "labels": described["labels"]},
         "temperature": temperature,
         "flip_tta": flip_tta,
         "calibration": calibration,
@@ -152,7 +176,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
         "metrics": {},
     }
     with_intended_use(card)  # its measured weaknesses follow once `facemotion evaluate --card` records metrics
-    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta,
+    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, labels=described["labels"],
             metadata={"name": card["name"], "architecture": card["architecture"]})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card

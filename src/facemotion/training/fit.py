@@ -14,19 +14,21 @@ import numpy as np
 import torch
 
 import facemotion
-from facemotion.data import FER2013, load_fer2013
+from facemotion.data import FER2013
 from facemotion.errors import FacemotionError, ModelError
+from facemotion.labels import NUM_CLASSES
 from facemotion.models import count_macs, count_parameters, model_state
 from facemotion.models.serialization import build_model, load_checkpoint
 from facemotion.training import distributed
 from facemotion.training.checkpoint import BEST, LAST, save_atomic
 from facemotion.training.config import TrainConfig
+from facemotion.training.data_source import data_record, load_training_data, write_skipped
 from facemotion.training.distill import teacher_description, teacher_probabilities
 from facemotion.training.loop import evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
 
-__all__ = ["fit", "resolve_device", "channels_last_safe", "class_weight_vector", "epoch_seed"]
+__all__ = ["fit", "resume_config", "resolve_device", "channels_last_safe", "class_weight_vector", "epoch_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +123,17 @@ def _load_resume_state(last: Path) -> dict[str, Any]:
     return {**state, "config": config}
 
 
+def resume_config(run_dir: str | Path) -> TrainConfig:
+    """The settings of the run in ``run_dir`` that ``fit(..., resume=True)`` continues: its ``last.pt``'s config.
+
+    ``train --resume RUN --nproc N`` checks ``N`` against this config's device, not the command line's default.
+    """
+    last = Path(run_dir) / LAST
+    if not last.is_file():
+        raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
+    return _load_resume_state(last)["config"]
+
+
 def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
     """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory.
 
@@ -130,8 +143,11 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
     Raises:
         FacemotionError: bad data or settings; under DDP also another process of the run failing or dying.
     """
+    finished = False
     try:
-        return _fit(cfg, resume=resume, progress=progress)
+        run_dir = _fit(cfg, resume=resume, progress=progress)
+        finished = True
+        return run_dir
     except RuntimeError as exc:  # a collective failed or timed out: a peer died or hangs
         if not torch.distributed.is_initialized():
             raise
@@ -141,7 +157,7 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
                               f"killed or stopped answering ({reason}); the run folder keeps the last finished "
                               f"epoch: continue with --resume") from None
     finally:
-        distributed.teardown()
+        distributed.teardown(wait_for_peers=finished)
 
 
 def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
@@ -164,16 +180,40 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    data = load_fer2013(cfg.data)
+    if cfg.init and state is None:  # a bad --init fails before the data is read
+        from facemotion.training.init_weights import resolve_init
+
+        resolve_init(cfg.init)
+    data = load_training_data(cfg)
     train = data.train.subset(cfg.subset, seed=cfg.seed) if cfg.subset else data.train
     if len(train) == 0 or len(data.val) == 0:
         raise FacemotionError(f"{cfg.data}: training needs Training and PublicTest images "
                               f"(got {len(train)} and {len(data.val)})")
+    names = data.label_names
+    if data.notes and cfg.labels != list(names):  # your own data: the run records its label order
+        cfg = dataclasses.replace(cfg, labels=list(names))
 
     torch.manual_seed(cfg.seed)
-    source = run_dir / LAST if state is not None else "--model/--width/--depth"
-    model = build_model(cfg.model, cfg.model_kwargs, source=source,
-                        state_dict=state["state_dict"] if state is not None else None).to(device)
+    init_info = None
+    if cfg.init and state is None:
+        from facemotion.training.init_weights import initial_model
+
+        model, init_info = initial_model(cfg.init, names, torch.from_numpy(train.images[:, None]), freeze=cfg.freeze)
+        if cfg.model != init_info["architecture"]:
+            logger.info("--init %s is a %s: it sets the architecture (not %s)", cfg.init, init_info["architecture"],
+                        cfg.model)
+        cfg = dataclasses.replace(cfg, model=init_info["architecture"], model_kwargs=init_info["architecture_kwargs"])
+    if len(names) != NUM_CLASSES and cfg.model_kwargs.get("num_classes") != len(names):
+        cfg = dataclasses.replace(cfg, model_kwargs={**cfg.model_kwargs, "num_classes": len(names)})
+    if init_info is None:
+        source = run_dir / LAST if state is not None else "--model/--width/--depth"
+        model = build_model(cfg.model, cfg.model_kwargs, source=source,
+                            state_dict=state["state_dict"] if state is not None else None)
+        if cfg.init and cfg.freeze:  # a resumed fine-tuning run keeps the same stages fixed
+            from facemotion.models.finetune import freeze_stages
+
+            freeze_stages(model, cfg.freeze)
+    model = model.to(device)
     if cfg.channels_last and not channels_last_safe(model, device):
         logger.info("channels_last is off for %s on the CPU: torch's CPU backward of grouped convolutions in that "
                     "layout crashes", cfg.model)
@@ -181,7 +221,8 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(model, name=cfg.optimizer, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                momentum=cfg.momentum)
+                                momentum=cfg.momentum, body_lr=cfg.body_lr,
+                                head=model.get_classifier() if cfg.init and cfg.body_lr != 1.0 else None)
     start_epoch, best_acc, best_epoch, bad_epochs = 1, -1.0, 0, 0
     if state is not None:
         model.load_state_dict(state["state_dict"])
@@ -196,7 +237,12 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
         logger.info("resuming %s after epoch %d (best val %.4f at epoch %d)", run_dir, state["epoch"], best_acc,
                     best_epoch)
     elif ctx.is_main:
-        write_config(run_dir, _config_payload(cfg, data, model, device))
+        payload = _config_payload(cfg, data, model, device)
+        payload["data"].update(data_record(data))
+        if init_info is not None:
+            payload["init"] = init_info
+        write_config(run_dir, payload)
+        write_skipped(run_dir, data)
     train_model = torch.nn.parallel.DistributedDataParallel(model) if ctx.enabled else model
     rank_cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size // ctx.world_size)
 
@@ -209,8 +255,8 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
         teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)
     val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],
                               device)  # each rank scores its share of PublicTest
-    weights_np = class_weight_vector(train.labels, cfg.class_weights)
-    sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced"), dtype=torch.float32,
+    weights_np = class_weight_vector(train.labels, cfg.class_weights, len(names))
+    sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced", len(names)), dtype=torch.float32,
                                      device=device) if cfg.balanced_sampling else None
     loss_weights = None if weights_np is None else torch.as_tensor(weights_np, dtype=torch.float32, device=device)
     steps_per_epoch = max(len(train) // cfg.batch_size, 1)

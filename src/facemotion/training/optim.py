@@ -10,12 +10,27 @@ from torch import nn
 __all__ = ["build_optimizer", "lr_at", "set_lr"]
 
 
+def _groups(params: list[nn.Parameter], weight_decay: float, lr_scale: float) -> list[dict]:
+    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay, "lr_scale": lr_scale},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0, "lr_scale": lr_scale}]
+
+
 def build_optimizer(model: nn.Module, *, name: str, lr: float, weight_decay: float,
-                    momentum: float = 0.9) -> torch.optim.Optimizer:
-    """SGD (Nesterov) or AdamW over two groups: decayed >=2-D weights and undecayed norms/biases."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+                    momentum: float = 0.9, head: nn.Module | None = None,
+                    body_lr: float = 1.0) -> torch.optim.Optimizer:
+    """SGD (Nesterov) or AdamW over two groups: decayed >=2-D weights and undecayed norms/biases.
+
+    With ``head`` and ``body_lr`` < 1 (fine-tuning), everything but ``head`` learns at ``body_lr`` times the rate:
+    each group carries its ``lr_scale``, which :func:`set_lr` applies.
+    """
+    head_ids = {id(p) for p in head.parameters()} if head is not None and body_lr != 1.0 else set()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if head_ids:
+        groups = [g for g in (_groups([p for p in trainable if id(p) in head_ids], weight_decay, 1.0)
+                              + _groups([p for p in trainable if id(p) not in head_ids], weight_decay, body_lr))
+                  if g["params"]]
+    else:
+        groups = _groups(trainable, weight_decay, 1.0)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=True)
     if name == "adamw":
@@ -44,4 +59,4 @@ def lr_at(step: int, total_steps: int, *, base_lr: float, schedule: str, warmup_
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)

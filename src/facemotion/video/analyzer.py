@@ -8,6 +8,7 @@ only a sequence of frames has: identity over time (:mod:`~facemotion.video.track
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ import numpy as np
 from facemotion.errors import FacemotionError
 from facemotion.inference.explain import Explain, explain_labels
 from facemotion.inference.images import ChannelOrder
-from facemotion.types import FaceResult
+from facemotion.types import FaceResult, Heatmap
 from facemotion.video.regions import RegionDetector
 from facemotion.video.results import FrameResult, TrackedFace
 from facemotion.video.smoothing import DEFAULT_SMOOTH_WINDOW, EmaSmoother
@@ -74,8 +75,12 @@ class VideoAnalyzer:
             raise FacemotionError(f"rescan must be >= 0 seconds (0: scan every frame whole), got {rescan}")
         self.recognizer = recognizer
         self.rescan = rescan
-        explain_labels(explain, recognizer.labels)  # an unknown label fails here, not on the first frame
+        wanted = explain_labels(explain, recognizer.labels)  # an unknown label fails here, not on the first frame
         self.explain = explain
+        # Smoothing can make the shown label differ from the frame's top one, whose map alone "top" would give: ask
+        # for every label's map (one classifier run either way) and keep the one of the label each face shows.
+        self._top_only = wanted == "top" and smooth_window is not None
+        self._query: Explain = "all" if self._top_only else explain
         # The same recognizer (classifier, margin, alignment) with a detector that searches regions only: a shallow
         # copy, so the caller's recognizer is left as it is.
         self._regions = RegionDetector(recognizer.detector)
@@ -113,7 +118,8 @@ class VideoAnalyzer:
         self._count += 1
         faces = self._detect_and_classify(image, time, channel_order)
         ids = self.tracker.update([face.box for face in faces], time)
-        tracked = [TrackedFace(tid, self._smoothed(tid, face, time), face) for tid, face in zip(ids, faces)]
+        tracked = [TrackedFace(tid, self._smoothed(tid, face, time), self._shown_map(face, face.emotion))
+                   for tid, face in zip(ids, faces)]
         if self.smoother is not None:
             self.smoother.retain(self.tracker.active_ids)
         height, width = image.shape[:2]
@@ -126,11 +132,18 @@ class VideoAnalyzer:
         recent = self._last_scan is not None and 0 <= time - self._last_scan < self.rescan
         if boxes and recent:
             self._regions.regions = list(boxes.values())
-            faces = self._regional.predict(image, channel_order=channel_order, explain=self.explain)
+            faces = self._regional.predict(image, channel_order=channel_order, explain=self._query)
             if faces:
                 return faces
         self._last_scan = time
-        return self.recognizer.predict(image, channel_order=channel_order, explain=self.explain)
+        return self.recognizer.predict(image, channel_order=channel_order, explain=self._query)
+
+    def _shown_map(self, face: FaceResult, label: str) -> FaceResult:
+        """``face`` with only ``label``'s map when ``explain`` asked for the top label's (all were computed)."""
+        if not self._top_only or face.heatmap is None or list(face.heatmap.maps) == [label]:
+            return face
+        return dataclasses.replace(face, heatmap=Heatmap(matrix=face.heatmap.matrix,
+                                                         maps={label: face.heatmap.maps[label]}))
 
     def _smoothed(self, track_id: int, face: FaceResult, time: float) -> FaceResult:
         if self.smoother is None:
@@ -138,8 +151,8 @@ class VideoAnalyzer:
         probabilities = self.smoother.update(track_id, np.fromiter(face.probabilities.values(), np.float64), time)
         smoothed = dict(zip(face.probabilities, probabilities.tolist()))
         emotion = max(smoothed, key=smoothed.__getitem__)
-        return FaceResult(box=face.box, emotion=emotion, confidence=smoothed[emotion], probabilities=smoothed,
-                          detection_score=face.detection_score, landmarks=face.landmarks, heatmap=face.heatmap)
+        shown = dataclasses.replace(face, emotion=emotion, confidence=smoothed[emotion], probabilities=smoothed)
+        return self._shown_map(shown, emotion)
 
     def stream(self, frames: Iterable[Frame | np.ndarray], *, fps: float | None = None,
                channel_order: ChannelOrder = "bgr") -> Iterator[FrameResult]:

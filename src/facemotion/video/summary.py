@@ -26,6 +26,8 @@ class TrackSummary:
     times: list[float] = field(default_factory=list)
     probabilities: list[list[float]] = field(default_factory=list)
     labels: Counter = field(default_factory=Counter)
+    label_names: tuple[str, ...] = EMOTIONS
+    """The model's labels, in the order of each row of ``probabilities``."""
 
     @property
     def frames(self) -> int:
@@ -40,13 +42,14 @@ class TrackSummary:
         return self.times[-1]
 
     def as_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(T,)`` times and ``(T, 7)`` probabilities, for plotting and analysis."""
-        return np.asarray(self.times, np.float64), np.asarray(self.probabilities, np.float64).reshape(-1, len(EMOTIONS))
+        """``(T,)`` times and ``(T, K)`` probabilities, for plotting and analysis."""
+        return (np.asarray(self.times, np.float64),
+                np.asarray(self.probabilities, np.float64).reshape(-1, len(self.label_names)))
 
     def mean_probabilities(self) -> dict[str, float]:
         """Each emotion's probability averaged over the track's frames."""
         mean = self.as_arrays()[1].mean(axis=0)
-        return dict(zip(EMOTIONS, mean.tolist()))
+        return dict(zip(self.label_names, mean.tolist()))
 
     def dominant(self) -> tuple[str, float]:
         """The emotion with the highest mean probability over the track, and that mean.
@@ -64,7 +67,7 @@ class TrackSummary:
                 "last_time": round(self.last_time, 3), "dominant_emotion": emotion,
                 "dominant_probability": round(mean, 4),
                 "mean_probabilities": {e: round(p, 4) for e, p in self.mean_probabilities().items()},
-                "label_frames": {e: self.labels.get(e, 0) for e in EMOTIONS}}
+                "label_frames": {e: self.labels.get(e, 0) for e in self.label_names}}
 
 
 class VideoSummary:
@@ -100,7 +103,8 @@ class VideoSummary:
         for tracked in result.faces:
             track = self.tracks.get(tracked.track_id)
             if track is None:
-                track = self.tracks[tracked.track_id] = TrackSummary(tracked.track_id)
+                track = self.tracks[tracked.track_id] = TrackSummary(
+                    tracked.track_id, label_names=tuple(tracked.face.probabilities))
             track.times.append(result.time)
             track.probabilities.append(list(tracked.face.probabilities.values()))
             track.labels[tracked.face.emotion] += 1

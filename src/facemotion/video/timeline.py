@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from facemotion.errors import FacemotionError
-from facemotion.inference.annotate import EMOTION_COLORS
+from facemotion.inference.annotate import label_color
 from facemotion.labels import EMOTIONS
 from facemotion.video.summary import TrackSummary, VideoSummary
 
@@ -83,12 +83,14 @@ def plot_timeline(summary: VideoSummary, path: Path, *, title: str | None = None
     axes = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
     start = summary.first_time or 0.0
     end = summary.last_time if summary.last_time is not None and summary.last_time > start else start + 1.0
-    colors = {e: tuple(c / 255 for c in reversed(EMOTION_COLORS[e])) for e in EMOTIONS}  # BGR -> RGB in [0, 1]
-    colors["neutral"] = (0.45, 0.45, 0.45)  # the annotation's light gray is invisible on white
+    names = tracks[0].label_names if tracks else EMOTIONS
+    colors = {e: tuple(c / 255 for c in reversed(label_color(e))) for e in names}  # BGR -> RGB in [0, 1]
+    if "neutral" in colors:
+        colors["neutral"] = (0.45, 0.45, 0.45)  # the annotation's light gray is invisible on white
     for ax, track in zip(axes, tracks):
         times, values = track.as_arrays()
         times, values = break_gaps(times, values, _gap(track))
-        for k, emotion in enumerate(EMOTIONS):
+        for k, emotion in enumerate(track.label_names):
             ax.plot(times, values[:, k], color=colors[emotion], linewidth=1.4, label=emotion)
         dominant, mean = track.dominant()
         ax.set_title(f"track #{track.track_id}: {track.frames} frames, {track.first_time:.1f}-{track.last_time:.1f}"

@@ -103,7 +103,14 @@ function renderCards(result) {
 function summary(result) {
   const n = result.faces.length;
   const faces = n === 0 ? "no face found" : `${n} face${n > 1 ? "s" : ""}`;
-  return `${faces} in ${result.width}x${result.height} (${result.detector}, ${result.timing_ms.total} ms)`;
+  const where = result.private ? "in this browser" : result.detector;
+  const note = result.note ? `; ${result.note}` : "";
+  return `${faces} in ${result.width}x${result.height} (${where}, ${result.timing_ms.total} ms${note})`;
+}
+
+// Private mode (private/page.mjs) runs the models in the page; then no image is sent anywhere.
+function privateMode() {
+  return Boolean(window.facemotionPrivate && window.facemotionPrivate.active());
 }
 
 async function loadBitmap(file) {
@@ -122,7 +129,9 @@ async function showPhoto(file) {
   $("faces").replaceChildren();
   const form = new FormData();
   form.append("image", file, file.name);
-  const [bitmap, result] = await Promise.all([loadBitmap(file), predict(form).catch((e) => e)]);
+  const [bitmap, result] = privateMode()
+    ? await window.facemotionPrivate.analyzePhoto(file).catch((e) => [null, e])
+    : await Promise.all([loadBitmap(file), predict(form).catch((e) => e)]);
   if (result instanceof Error) {
     document.body.dataset.state = "error";
     setStatus(result.message, true);
@@ -146,14 +155,14 @@ async function showPhoto(file) {
 
 async function startCamera() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    setStatus("This browser gives no camera here (it needs https or localhost).", true);
+    setStatus("This browser gives no camera here (it needs https or localhost); a photo still works.", true);
     return;
   }
   try {
     camera.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 640 } },
                                                                 audio: false });
   } catch (error) {
-    setStatus(`Camera refused: ${error.message}`, true);
+    setStatus(`Camera refused or missing: ${error.message}; a photo still works.`, true);
     return;
   }
   const video = $("video");
@@ -184,21 +193,26 @@ function scheduleFrame(delayMs) {
   if (camera.running) camera.timer = setTimeout(sendFrame, delayMs);
 }
 
-async function sendFrame() {
-  const video = $("video");
-  const fps = Math.min(10, Math.max(1, Number($("cam-fps").value) || 4));
-  const started = performance.now();
-  if (!camera.running || camera.busy || !video.videoWidth) return scheduleFrame(1000 / fps);
-  camera.busy = true;
+// Send one camera frame, shrunk to at most 640 pixels a side, as a JPEG.
+async function predictFrame(video) {
   const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
   const grab = document.createElement("canvas");
   grab.width = Math.round(video.videoWidth * scale);
   grab.height = Math.round(video.videoHeight * scale);
   grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+  const blob = await new Promise((resolve) => grab.toBlob(resolve, "image/jpeg", 0.8));
+  return predict(blob, "image/jpeg");
+}
+
+async function sendFrame() {
+  const video = $("video");
+  const fps = privateMode() ? 30 : Math.min(10, Math.max(1, Number($("cam-fps").value) || 4));
+  const started = performance.now();
+  if (!camera.running || camera.busy || !video.videoWidth) return scheduleFrame(1000 / fps);
+  camera.busy = true;
   let delay = 1000 / fps;
   try {
-    const blob = await new Promise((resolve) => grab.toBlob(resolve, "image/jpeg", 0.8));
-    const result = await predict(blob, "image/jpeg");
+    const result = privateMode() ? await window.facemotionPrivate.analyzeFrame(video) : await predictFrame(video);
     if (!camera.running) return;
     const overlay = $("overlay");
     overlay.width = video.videoWidth;

@@ -1,0 +1,51 @@
+"""``--init``: the network a run starts from, for fine-tuning (packaged model, exported graph or checkpoint)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from facemotion.errors import ModelError
+from facemotion.models.finetune import freeze_stages, pretrained_model, restore_batchnorm_statistics
+from facemotion.models.layers import EmotionNet
+
+__all__ = ["resolve_init", "initial_model", "SHIPPED_LATER"]
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_LATER: tuple[str, ...] = ("accurate",)
+"""Packaged names that are planned but not in this version; ``--init`` takes them once they are."""
+
+
+def resolve_init(init: str) -> Path:
+    """A packaged name (``default``, ``fast``, later ``accurate``) or a ``.onnx``/``.pt`` path, as a file."""
+    from facemotion.inference.weights import PACKAGED_MODELS, resolve_model
+
+    if init in SHIPPED_LATER and init not in PACKAGED_MODELS:
+        raise ModelError(f"--init {init}: the packaged {init!r} model is not in this version of facemotion; use "
+                         f"{', '.join(PACKAGED_MODELS)} or a path to an exported .onnx or a .pt checkpoint")
+    path = resolve_model(init)
+    if path.suffix not in (".onnx", ".pt"):
+        raise ModelError(f"--init {init}: expected a packaged name, an .onnx or a .pt file")
+    return path
+
+
+def initial_model(init: str, labels: Sequence[str], train_images: torch.Tensor, *,
+                  freeze: int = 0) -> tuple[EmotionNet, dict[str, Any]]:
+    """The network in ``init`` with a head for ``labels``, its BatchNorms re-measured on (up to 2,048 of) the
+    training images when they came from a graph, its first ``freeze`` stages fixed; and the record for
+    config.json."""
+    path = resolve_init(init)
+    model, info = pretrained_model(path, labels)
+    if info["format"] == "onnx":
+        sample = train_images[torch.linspace(0, train_images.shape[0] - 1, min(2048, train_images.shape[0])).long()]
+        info["batchnorms_restored"] = restore_batchnorm_statistics(model, sample.cpu().float())
+    info["frozen_stages"] = freeze_stages(model, freeze)
+    info["init"] = init
+    logger.info("starting from %s (%s%s), head %s", path, info["architecture"],
+                f", ensemble member {info['member']}" if "member" in info else "", info["head"])
+    return model, info

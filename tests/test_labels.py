@@ -1,0 +1,52 @@
+"""Label names travel with the model: any two or more names work everywhere a FER2013 model's seven do."""
+
+from __future__ import annotations
+
+import pytest
+
+from facemotion.inference.annotate import EMOTION_COLORS, label_color
+from facemotion.labels import EMOTIONS, check_labels
+from facemotion.types import Box, Detection, FaceResult
+from facemotion.video.writers import CSV_COLUMNS, csv_columns
+
+
+def test_check_labels_refuses_what_breaks_columns_and_options() -> None:
+    assert check_labels(["a", "b"]) == ("a", "b")
+    for bad, match in ((["a"], "at least two"), (["a", "a"], "distinct"), (["a,b", "c"], "commas"),
+                       (["", "b"], "non-empty"), ([" a", "b"], "spaces")):
+        with pytest.raises(ValueError, match=match):
+            check_labels(bad)
+
+
+def test_face_result_takes_the_model_labels() -> None:
+    face = FaceResult.from_probabilities(Detection(Box(0, 0, 4, 4)), [0.2, 0.7, 0.1],
+                                         labels=("negative", "neutral", "positive"))
+    assert face.emotion == "neutral" and list(face.to_dict(top_k=2)["probabilities"]) == ["negative", "neutral",
+                                                                                             "positive"]
+    with pytest.raises(ValueError, match="expected 3 probabilities"):
+        FaceResult.from_probabilities(Detection(Box(0, 0, 4, 4)), [0.5, 0.5], labels=("a", "b", "c"))
+    with pytest.raises(ValueError, match="unknown emotion"):
+        FaceResult(Box(0, 0, 1, 1), "happy", 1.0, {"a": 0.5, "b": 0.5})
+
+
+def test_seven_label_outputs_are_unchanged() -> None:
+    assert CSV_COLUMNS == csv_columns(EMOTIONS)
+    assert csv_columns(("x", "y"))[10:] == ("x", "y", "raw_emotion", "raw_x", "raw_y")
+    assert all(label_color(e) == EMOTION_COLORS[e] for e in EMOTIONS)
+    assert label_color("contempt") == label_color("contempt") and len(label_color("contempt")) == 3
+
+
+def test_graph_labels_are_checked_against_its_outputs() -> None:
+    import json
+
+    from facemotion.errors import ModelError
+    from facemotion.inference.backends import labels_from_metadata
+
+    assert labels_from_metadata({}, 7, "m.onnx") == EMOTIONS
+    assert labels_from_metadata({"labels": json.dumps(["a", "b", "c"])}, 3, "m.onnx") == ("a", "b", "c")
+    with pytest.raises(ModelError, match="3 outputs but its metadata names 2"):
+        labels_from_metadata({"labels": json.dumps(["a", "b"])}, 3, "m.onnx")
+    with pytest.raises(ModelError, match="names no labels"):
+        labels_from_metadata({}, 3, "m.onnx")
+    with pytest.raises(ModelError, match="JSON list"):
+        labels_from_metadata({"labels": "a,b"}, 2, "m.onnx")
