@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "check_labels"]
+__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "check_labels"]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES: int = len(EMOTIONS)
 IMAGE_SIZE: int = 48
+
+
+MAX_TOP_K = 100
+"""The most emotions a face may list (``top_k``): bounds the output; a model with fewer labels lists all it has."""
 
 
 def check_labels(names: Iterable[object], *, source: str = "labels") -> tuple[str, ...]:

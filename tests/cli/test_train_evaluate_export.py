@@ -167,3 +167,48 @@ def test_threads_are_capped_at_the_cpu_count() -> None:
 
     assert "at most the CPU count" in runner.invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output
     assert CPU_COUNT >= 1
+
+
+def test_a_setting_the_config_refuses_is_a_one_line_error(tmp_path: Path) -> None:
+    from tests.conftest import default_usages, synthetic_images, write_fer_csv
+
+    images, labels = synthetic_images(30)
+    data = write_fer_csv(tmp_path / "fer.csv.gz", images, labels, default_usages(10, 10, 10))
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--freeze", "1",
+                                 "--no-progress"])
+    assert result.exit_code == 2
+    assert "freeze and body_lr apply to fine-tuning" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_exported_graph_joins_an_ensemble_member_by_member(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    """A shipped model has no checkpoint left: its graph (with its card) joins a larger ensemble as its members."""
+    data, run = trained_run
+    shipped = tmp_path / "shipped.onnx"
+    result = runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--out", str(shipped)])
+    assert result.exit_code == 0, result.output
+    pair = tmp_path / "pair.onnx"
+    result = runner.invoke(app, ["export", "--weights", str(shipped), "--weights", str(run / "best.pt"),
+                                 "--out", str(pair), "--calibrate", str(data), "--no-flip-tta"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(pair.with_suffix(".json").read_text())
+    assert [m["architecture"] for m in card["members"]] == ["vgg_s"] * 2
+    assert [m.get("from") for m in card["members"]] == ["shipped.onnx", None]
+    assert card["training"]["data"]["hash"] == json.loads(shipped.with_suffix(".json").read_text())["training"][
+        "data"]["hash"]
+    # Two copies of one network average to that network: the probabilities are the single model's.
+    crops = load_fer2013(data).test.images
+    single = TorchClassifier(run / "best.pt", temperature=card["temperature"]).predict_proba(crops)
+    assert np.abs(OnnxClassifier(pair).predict_proba(crops) - single).max() < 1e-4
+
+
+def test_a_graph_without_its_card_cannot_join_an_ensemble(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, run = trained_run
+    lone = tmp_path / "lone.onnx"
+    assert runner.invoke(app, ["export", "--weights", str(run / "best.pt"), "--out", str(lone)]).exit_code == 0
+    lone.with_suffix(".json").unlink()
+    result = runner.invoke(app, ["export", "--weights", str(lone), "--weights", str(run / "best.pt"),
+                                 "--out", str(tmp_path / "x.onnx")])
+    assert result.exit_code == 2 and "model card" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.onnx").exists()

@@ -72,6 +72,9 @@ def test_top_k_lists_the_most_probable_emotions(client: Any) -> None:
     probabilities = [entry["probability"] for entry in face["top_k"]]
     assert len(probabilities) == 3 and probabilities == sorted(probabilities, reverse=True)
     assert "top_k" not in client.post("/v1/predict", content=png(BRIGHT)).json()["faces"][0]
+    # more than the model has labels: all of them, once each (the limit is the model's, not FER2013's seven)
+    every = client.post("/v1/predict", params={"top_k": 20}, content=png(BRIGHT)).json()["faces"][0]["top_k"]
+    assert sorted(entry["emotion"] for entry in every) == sorted(face["probabilities"])
 
 
 def test_no_face_gives_an_empty_list(client: Any) -> None:
@@ -102,7 +105,7 @@ def test_an_unavailable_detector_is_a_400_naming_the_fix(client: Any, monkeypatc
 
 @pytest.mark.parametrize(("params", "fragment"), [
     ({"detector": "hog"}, "detector"), ({"model": "large"}, "model"), ({"top_k": 0}, "top_k"),
-    ({"top_k": 8}, "top_k"), ({"top_k": "two"}, "top_k"),
+    ({"top_k": 101}, "top_k"), ({"top_k": "two"}, "top_k"),
 ])
 def test_unknown_query_values_are_422_json(client: Any, params: dict, fragment: str) -> None:
     assert_error(client.post("/v1/predict", params=params, content=png(DARK)), 422, fragment,

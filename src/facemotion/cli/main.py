@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 
@@ -41,7 +41,7 @@ def _setup_logging(verbose: bool) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -133,7 +133,7 @@ def train(
                 _fail("--data and --out are required (or --resume RUN_DIR)")
             given = (("dropout", dropout), ("width", width), ("depth", depth))
             model_kwargs = {k: v for k, v in given if v is not None}
-            cfg = TrainConfig(data=str(data), out=str(out), model=model, model_kwargs=model_kwargs, epochs=epochs,
+            cfg = _train_config(data=str(data), out=str(out), model=model, model_kwargs=model_kwargs, epochs=epochs,
                               batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                               schedule=schedule, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
                               class_weights=class_weights, balanced_sampling=balanced_sampling, shift=shift,
@@ -152,6 +152,17 @@ def train(
     except KeyboardInterrupt:
         _fail("interrupted; continue with --resume", code=130)
     typer.echo(f"run directory: {run_dir}")
+
+
+def _train_config(**settings: Any) -> Any:
+    """The ``TrainConfig`` of the options given; a setting it refuses (``--freeze`` without ``--init``...) is a
+    one-line error, not a traceback."""
+    from facemotion.training import TrainConfig
+
+    try:
+        return TrainConfig(**settings)
+    except (TypeError, ValueError) as exc:
+        _fail(f"train: {exc}")
 
 
 def _train_nproc(cfg: object, nproc: int, *, resume: bool, progress: bool) -> None:
@@ -217,9 +228,11 @@ def evaluate(
 
 @app.command()
 def export(
-    weights: list[Path] = typer.Option(..., help="A .pt checkpoint (best.pt of a run); repeat the option to "
-                                                 "export the ensemble that averages their logits. An exported "
-                                                 ".onnx is written again with heatmaps, metadata and card kept."),
+    weights: list[Path] = typer.Option(..., help="A .pt checkpoint (best.pt of a run) or an exported .onnx with "
+                                                 "its card; repeat the option to export the ensemble that "
+                                                 "averages their logits (a graph's own members join one by one). "
+                                                 "One .onnx alone is written again with heatmaps, metadata and "
+                                                 "card kept."),
     out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json. "
                                        "Never one of the --weights: a re-export is written beside its source."),
     calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature "

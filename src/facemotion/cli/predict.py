@@ -17,6 +17,7 @@ import typer
 
 from facemotion.cli._common import CPU_COUNT, check_outputs, same_file
 from facemotion.inputs import IMAGE_SUFFIXES, expand_inputs  # one expansion, shared with batch
+from facemotion.labels import MAX_TOP_K
 
 if TYPE_CHECKING:
     from facemotion.inference.recognizer import Recognizer
@@ -141,7 +142,8 @@ def predict(
     annotate: Optional[Path] = typer.Option(None, help="Write copies of the images with boxes and labels here."),
     explain: Optional[Path] = typer.Option(None, help="Write copies with each face's heatmap (where its emotion was "
                                                       "read) blended in here; JSON records get 'heatmap'."),
-    top_k: int = typer.Option(1, min=1, max=7, help="Emotions to list per face (JSON top_k, annotate labels)."),
+    top_k: int = typer.Option(1, min=1, max=MAX_TOP_K, help="Emotions to list per face (JSON top_k, annotate labels); "
+                                                              "at most the model's label count are listed."),
     max_pixels: int = typer.Option(89_478_485, min=1, help="Refuse images with more pixels (decompression bombs)."),
     threads: int = typer.Option(0, min=0, max=CPU_COUNT, clamp=True,
                                 help=f"ONNX Runtime threads (0 = its default; at most the CPU count, {CPU_COUNT} "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from facemotion.cli._common import CPU_COUNT, check_outputs
+from facemotion.labels import MAX_TOP_K
 
 if TYPE_CHECKING:
     from facemotion.video import VideoSource, VideoSummary
@@ -76,7 +77,8 @@ _IOU = typer.Option(0.3, "--iou", min=0.01, max=1.0, help="Least box overlap for
 _TIMEOUT = typer.Option(1.0, "--track-timeout", min=0.0, help="Seconds a lost face keeps its track id.")
 _RESCAN = typer.Option(0.5, "--rescan", min=0.0, help="Seconds between whole-frame face searches while faces are "
                        "tracked; in between only around them (faster). 0: every frame whole.")
-_TOP_K = typer.Option(1, min=1, max=7, help="Emotions listed per face on the annotated video / window.")
+_TOP_K = typer.Option(1, min=1, max=MAX_TOP_K, help="Emotions listed per face on the annotated video / window (at most "
+                                                     "the model's label count).")
 _THREADS = typer.Option(1, min=0, max=CPU_COUNT, clamp=True,
                         help="ONNX Runtime threads (0 = its default; at most the CPU count, "
                              f"{CPU_COUNT} here). 1 is fastest for video: frames come one by one, and more threads "

@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from facemotion import __version__
 from facemotion.errors import FacemotionError, ModelError, NoHeatmapsError
+from facemotion.labels import MAX_TOP_K
 from facemotion.serving.auth import api_key_dependencies
 from facemotion.serving.errors import add_error_handlers, json_error
 from facemotion.serving.limits import Saturated, UploadBudget, WorkLimiter
@@ -187,7 +188,8 @@ def create_app(recognizer: Recognizer | None = None, *, settings: ServeSettings 
         request: Request,
         detector: DetectorChoice | None = Query(None, description="face detector; default: the server's"),
         model: ModelChoice | None = Query(None, description="packaged classifier; default: the server's"),
-        top_k: int = Query(1, ge=1, le=7, description="list the k most probable emotions per face (k > 1)"),
+        top_k: int = Query(1, ge=1, le=MAX_TOP_K, description="list the k most probable emotions per face (k > 1; at "
+                                                                     "most the model's label count are listed)"),
         explain: str | None = Query(None, description="heatmaps of where each face's emotion was read: true (its "
                                                       "top label), all, or comma-separated label names")
     ) -> JSONResponse:

@@ -95,9 +95,34 @@ def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
                    "training": _training_summary(weights, info)}
 
 
+def _graph_members(weights: Path) -> list[tuple[torch.nn.Module, dict[str, Any]]]:
+    """The networks inside an exported graph (an ensemble's members one by one), described from its model card:
+    so a shipped model whose checkpoints are gone can join a larger ensemble."""
+    from facemotion.models.from_onnx import model_from_onnx
+
+    if not weights.with_suffix(".json").is_file():
+        raise ModelError(f"{weights}: a graph joins an ensemble with its model card beside it "
+                         f"({weights.with_suffix('.json')}), which names its training data; it is missing")
+    model, metadata, card = model_from_onnx(weights)
+    labels = json.loads(metadata["labels"]) if "labels" in metadata else list(EMOTIONS)
+    if isinstance(model, LogitEnsemble):
+        nets, described = list(model.members), card.get("members") or []
+        if len(described) != len(nets):
+            raise ModelError(f"{weights}: the graph holds {len(nets)} networks but its card describes "
+                             f"{len(described)}")
+    else:
+        nets, described = [model], [card]
+    return [(net, {"architecture": d["architecture"], "architecture_kwargs": d.get("architecture_kwargs", {}),
+                   "parameters": count_parameters(net), "macs": count_macs(net), "labels": list(labels),
+                   "training": d.get("training") or {}, "from": weights.name})
+            for net, d in zip(nets, described)]
+
+
 def _ensemble(weights: Sequence[Path]) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The logit-mean of several checkpoints, refused unless they were trained on the same data."""
-    members = [_member(path) for path in weights]
+    """The logit-mean of several checkpoints or exported graphs (each graph's own members join one by one),
+    refused unless they were trained on the same data."""
+    members = [m for path in weights
+               for m in (_graph_members(path) if path.suffix.lower() == ".onnx" else [_member(path)])]
     hashes = {(m["training"].get("data") or {}).get("hash") for _, m in members}
     if len(hashes) > 1:
         raise ModelError(f"ensemble members were trained on different data (hashes {sorted(map(str, hashes))}): "
@@ -110,18 +135,19 @@ def _ensemble(weights: Sequence[Path]) -> tuple[torch.nn.Module, dict[str, Any]]
     cards = [m for _, m in members]
     summary = {"data": cards[0]["training"].get("data"), "environment": cards[0]["training"].get("environment"),
                "train_seconds": round(sum(c["training"].get("train_seconds", 0.0) for c in cards), 1),
-               "command": " && ".join(c["training"]["command"] for c in cards)}
+               "command": " && ".join(c["training"].get("command", f"(from {c.get('from')})") for c in cards)}
     return model, {"architecture": "ensemble", "architecture_kwargs": {}, "parameters": count_parameters(model),
                    "macs": count_macs(model), "labels": cards[0]["labels"], "training": summary, "members": cards}
 
 
-def _calibration_data(data: str | Path, weights: Path, labels: list[str]) -> FER2013:
-    """The data whose val split fits the temperature, read as the run read it (faces, split, label order)."""
+def _calibration_data(data: str | Path, weights: Sequence[Path], labels: list[str]) -> FER2013:
+    """The data whose val split fits the temperature, read as the first checkpoint's run read it (faces, split,
+    label order); graphs keep no such record, so with graphs only it is read with the default settings."""
     from facemotion.training.config import TrainConfig
     from facemotion.training.data_source import load_training_data
 
-    _, info = model_from_checkpoint(weights)
-    saved = dict(info.get("config") or {})
+    checkpoint = next((w for w in weights if w.suffix.lower() == ".pt"), None)
+    saved = dict(model_from_checkpoint(checkpoint)[1].get("config") or {}) if checkpoint else {}
     cfg = TrainConfig.from_dict({**saved, "data": str(data)}) if saved else TrainConfig(data=str(data), out="")
     loaded = load_training_data(cfg)
     if list(loaded.label_names) != labels:
@@ -146,7 +172,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     temperature = 1.0
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:
-        val = _calibration_data(calibrate_data, paths[0], described["labels"]).val
+        val = _calibration_data(calibrate_data, paths, described["labels"]).val
         views = view_logits(model, val.images, flip_tta)
         temperature = fit_temperature(views, val.labels)
         before, after = tta_probabilities(views, 1.0), tta_probabilities(views, temperature)

@@ -6,6 +6,15 @@
 const $ = (id) => document.getElementById(id);
 const COLORS = { angry: "#dc2626", disgust: "#65a30d", fear: "#7c3aed", happy: "#f59e0b", sad: "#2563eb",
                  surprise: "#db2777", neutral: "#6b7280" };
+// Labels of a model trained on other data get a colour picked by their name: stable across reloads, no table.
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+
+function labelColor(name) {
+  if (COLORS[name]) return COLORS[name];
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return PALETTE[hash % PALETTE.length];
+}
 const KEY_STORE = "facemotion-api-key";
 const camera = { stream: null, timer: null, busy: false, frames: 0, running: false };
 
@@ -51,7 +60,7 @@ function drawFaces(ctx, result, scale) {
   ctx.textBaseline = "top";
   result.faces.forEach((face, i) => {
     const { x, y, w, h } = face.box;
-    const color = COLORS[face.emotion] || "#111";
+    const color = labelColor(face.emotion);
     ctx.strokeStyle = color;
     ctx.strokeRect(x * scale, y * scale, w * scale, h * scale);
     const label = `${i + 1} ${face.emotion} ${Math.round(face.confidence * 100)}%`;
@@ -88,7 +97,7 @@ function renderCards(result) {
       bar.setAttribute("aria-label", `${name} ${(p * 100).toFixed(1)} percent`);
       const fill = document.createElement("span");
       fill.style.width = `${(p * 100).toFixed(1)}%`;
-      fill.style.background = COLORS[name] || "#888";
+      fill.style.background = labelColor(name);
       bar.append(fill);
       const pct = document.createElement("span");
       pct.className = "pct";
