@@ -66,7 +66,7 @@ def run(manifest: Path, out: Path, *, init: str | None, epochs: int, threads: in
                       lr=0.05 if init else 0.1, body_lr=0.2 if init else 1.0, warmup_epochs=0.5, init=init,
                       threads=threads, seed=0)
     start = time.perf_counter()
-    fit(cfg, progress=False)
+    fit(cfg)
     seconds = time.perf_counter() - start
     report = evaluate(out / "best.pt", manifest, split="test")
     return {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "seconds": seconds}

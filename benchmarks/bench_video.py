@@ -81,8 +81,8 @@ def agreement(results: list[FrameResult], reference: list[FrameResult]) -> tuple
     for a, b in zip(results, reference):
         same_faces = len(a.faces) == len(b.faces)
         raw += same_faces and all(x.raw.emotion == y.raw.emotion for x, y in zip(a.faces, b.faces))
-        smoothed += same_faces and all(x.face.emotion == y.face.emotion for x, y in zip(a.faces, b.faces))
-        overlaps += [iou(x.face.box, y.face.box) for x, y in zip(a.faces, b.faces)]
+        smoothed += same_faces and all(x.smoothed.emotion == y.smoothed.emotion for x, y in zip(a.faces, b.faces))
+        overlaps += [iou(x.smoothed.box, y.smoothed.box) for x, y in zip(a.faces, b.faces)]
     n = len(reference)
     return raw / n, smoothed / n, float(np.mean(overlaps)) if overlaps else float("nan")
 

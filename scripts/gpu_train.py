@@ -97,7 +97,7 @@ def worker(config: Path) -> None:
     torch.backends.cudnn.benchmark = True  # fixed 48x48 shapes: autotuned kernels pay back within an epoch
     # A GPU epoch takes seconds; drawing 200+ figures would cost as much. collect draws curves.png from metrics.csv.
     fit_module.plot_curves = lambda run_dir: None
-    fit(TrainConfig.from_json(config), progress=False)
+    fit(TrainConfig.from_dict(json.loads(config.read_text())))
 
 
 class Workers:
@@ -342,9 +342,9 @@ def collect(args: argparse.Namespace) -> None:
     print(f"GPU {report.get('gpu')}, plans {report.get('plans')}, ended: {report['ended']}")
     if runs:
         data = os.environ.get("FACEMOTION_DATA", "../shared/data/fer2013/fer2013.csv.gz")
-        weights = " ".join(f"--weights {r}/best.pt" for r in runs)
+        weights = " ".join(f"--model {r}/best.pt" for r in runs)
         print("score each on PublicTest:  for r in " + " ".join(map(str, runs)) +
-              f"; do facemotion evaluate --weights $r/best.pt --data {data} --split val --out $r/eval-val; done")
+              f"; do facemotion evaluate --model $r/best.pt --data {data} --split val --out $r/eval-val; done")
         print(f"ensemble of all, to try:   facemotion export {weights} --out artifacts/gpu/ensemble.onnx "
               f"--calibrate {data} --no-flip-tta")
         print("release a chosen set:      scripts/release_model.sh NAME --no-flip-tta " + " ".join(map(str, runs)))
@@ -374,7 +374,7 @@ def main() -> None:
     t.add_argument("--data", type=Path, default=PAYLOAD)
     t.add_argument("--out", type=Path, required=True, help="where the results go ($OUT)")
     t.add_argument("--budget", type=float, default=510.0, help="seconds for the whole command, finishing included")
-    t.add_argument("--model", default="vgg_xl")
+    t.add_argument("--arch", "--model", dest="model", default="vgg_xl", help="architecture to train (--model: old)")
     t.add_argument("--epochs", type=int, default=200, help="epochs every seed should reach; seeds are cut first")
     t.add_argument("--max-epochs", type=int, default=300, help="epochs to go up to when time allows")
     t.add_argument("--seeds", type=int, default=4, help="most seeds at once (at most 6)")

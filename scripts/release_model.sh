@@ -1,37 +1,46 @@
 #!/usr/bin/env bash
 # Turn finished training runs into a shipped model: calibrate on PublicTest, export ONNX into the package,
 # score PublicTest and (once) PrivateTest, and record everything in the model card beside the file.
-#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR [RUN_DIR ...]
-# One run ships its best.pt; several ship the ensemble that averages their logits.
+#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR|MODEL.onnx [RUN_DIR|MODEL.onnx ...]
+# One run ships its best.pt; several ship the ensemble that averages their logits. An exported .onnx (with its card
+# beside it) joins as its members: a shipped model whose checkpoints are gone can be part of a larger ensemble.
 # e.g. scripts/release_model.sh default --no-flip-tta runs/vgg_m_e60_s1 runs/vgg_m_e60_s2 (the shipped default)
+#      scripts/release_model.sh accurate src/facemotion/weights/default.onnx campaign/vgg_m_e60_s3
 set -euo pipefail
 name=$1; shift
 flip=--flip-tta
 if [ "${1:-}" = "--no-flip-tta" ]; then flip=--no-flip-tta; shift; fi
-[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] RUN_DIR [RUN_DIR ...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] RUN_DIR|MODEL.onnx [...]" >&2; exit 2; }
 data=${FACEMOTION_DATA:-../shared/data/fer2013/fer2013.csv.gz}
 weights=src/facemotion/weights
 reports=artifacts/release/$name
 mkdir -p "$reports"
 checkpoints=()
-for run in "$@"; do checkpoints+=(--weights "$run/best.pt"); done
+for run in "$@"; do
+    case $run in
+        *.onnx) [ "$run" != "$weights/$name.onnx" ] || { echo "$run: a release cannot overwrite a member" >&2; exit 2; }
+                checkpoints+=(--model "$run") ;;
+        *) checkpoints+=(--model "$run/best.pt") ;;
+    esac
+done
 
 facemotion export "${checkpoints[@]}" --out "$weights/$name.onnx" --calibrate "$data" "$flip"
-facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split val --card "$weights/$name.json"
-facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split test --card "$weights/$name.json" \
+facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split val --card "$weights/$name.json"
+facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split test --card "$weights/$name.json" \
     --out "$reports/test"
 # The same network(s) at temperature 1 (same test-time augmentation): the ECE before calibration.
 facemotion export "${checkpoints[@]}" --out "$reports/uncalibrated.onnx" "$flip"
-facemotion evaluate --weights "$reports/uncalibrated.onnx" --data "$data" --split test \
+facemotion evaluate --model "$reports/uncalibrated.onnx" --data "$data" --split test \
     --card "$weights/$name.json" --card-key test_uncalibrated
 cp "$reports/test/confusion.png" "$weights/$name-confusion.png"
 rm -f "$weights/$name"-curves*.png
 i=1
 for run in "$@"; do
+    case $run in *.onnx) continue ;; esac  # a graph's curves stay with the model it was shipped as
     suffix=$([ $i -eq 1 ] && echo "" || echo "-$i")
     cp "$run/curves.png" "$weights/$name-curves$suffix.png"
     i=$((i + 1))
 done
 # A fixed sample the test suite re-scores to check the shipped file still does what its card says.
-facemotion evaluate --weights "$weights/$name.onnx" --data "$data" --split test --limit 500 \
+facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split test --limit 500 \
     --card "$weights/$name.json" --card-key test_first500

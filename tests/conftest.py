@@ -57,13 +57,6 @@ def default_usages(n_train: int, n_val: int, n_test: int) -> list[str]:
     return ["Training"] * n_train + ["PublicTest"] * n_val + ["PrivateTest"] * n_test
 
 
-@pytest.fixture
-def synthetic_csv(tmp_path: Path) -> Path:
-    """A small learnable FER2013 CSV: 140 train, 35 val, 35 test images."""
-    images, labels = synthetic_images(210)
-    return write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(140, 35, 35))
-
-
 def write_fer_folders(root: Path, images: np.ndarray, labels: np.ndarray, usages: list[str]) -> Path:
     """The image-folder form of the same images (PNG, so pixels survive exactly)."""
     from facemotion.labels import EMOTIONS

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 MODULES = ["facemotion", "facemotion.inference", "facemotion.faces", "facemotion.data", "facemotion.cli.main",
-           "facemotion.cli.commands", "facemotion.cli.predict", "facemotion.inference.recognizer",
+           "facemotion.cli.train", "facemotion.cli.predict", "facemotion.inference.recognizer",
            "facemotion.inference.images", "facemotion.inference.annotate", "facemotion.types", "facemotion.paths",
            "facemotion.evaluation"]
 

@@ -53,6 +53,24 @@ def test_to_dict_lists_top_k_only_when_asked() -> None:
     assert {k: v for k, v in face().to_dict(top_k=3).items() if k != "top_k"} == face().to_dict()
 
 
+
+def test_image_result_to_dict_passes_top_k_to_every_face() -> None:
+    result = ImageResult("a.jpg", [face(), face()], width=10, height=20)
+    assert result.to_dict(top_k=2)["faces"] == [face().to_dict(top_k=2)] * 2
+    assert result.to_dict() == result.to_dict(top_k=1) and "top_k" not in result.to_dict()["faces"][0]
+
+
+def test_a_face_row_is_its_json_values_in_column_order() -> None:
+    from facemotion.inference.rows import FACE_COLUMNS, face_cells, image_columns, image_rows
+
+    d = face().to_dict()
+    assert face_cells(face()) == [1, 2, 3, 4, 0.9877, "happy", 0.7, *d["probabilities"].values()]
+    assert len(face_cells(face())) == len(FACE_COLUMNS) + len(EMOTIONS)
+    rows = image_rows(ImageResult("a.jpg", [face()], width=10, height=20))
+    assert rows == [["a.jpg", 0, *face_cells(face()), None]] and len(rows[0]) == len(image_columns())
+    empty = image_rows(ImageResult("b.jpg", error="b.jpg: broken"))
+    assert len(empty[0]) == len(image_columns()) and empty[0][-1] == "b.jpg: broken"
+
 @pytest.mark.parametrize("probs", [[0.5] * 6, {"happy": 1.0}, [float("nan")] * 7])
 def test_bad_probabilities(probs: object) -> None:
     with pytest.raises(ValueError):

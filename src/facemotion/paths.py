@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["default_cache_dir", "write_atomic"]
+__all__ = ["default_cache_dir", "sha256_of", "write_atomic"]
 
 
 def default_cache_dir() -> Path:
@@ -18,6 +19,15 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "facemotion"
+
+
+def sha256_of(path: Path) -> str:
+    """The hex SHA-256 of a file, read in chunks (downloads are checked and teachers recorded with it)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

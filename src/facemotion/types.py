@@ -271,7 +271,8 @@ class ImageResult:
     def ok(self) -> bool:
         return self.error is None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form: ``path``, ``width``, ``height``, ``faces`` (list of face dicts) and ``error`` (null if ok)."""
+    def to_dict(self, top_k: int = 1) -> dict[str, Any]:
+        """The JSON form: ``path``, ``width``, ``height``, ``faces`` (list of face dicts, each
+        :meth:`FaceResult.to_dict` with this ``top_k``) and ``error`` (null if ok)."""
         return {"path": self.path, "width": self.width, "height": self.height,
-                "faces": [face.to_dict() for face in self.faces], "error": self.error}
+                "faces": [face.to_dict(top_k=top_k) for face in self.faces], "error": self.error}

@@ -20,8 +20,6 @@ from facemotion.batch.local import LocalEngine
 from facemotion.batch.manifest import journal_path
 from facemotion.batch.tables import CsvTable
 from facemotion.batch.tasks import video_csv_name
-from facemotion.cli import batch as batch_cli
-from facemotion.cli import predict as predict_cli
 from facemotion.inference.rows import image_columns
 from facemotion.labels import EMOTIONS
 from tests.batch.helpers import (
@@ -39,10 +37,9 @@ from tests.batch.helpers import (
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    predict_cli.register(app)
-    batch_cli.register(app)
-    return app
+    from facemotion.cli.main import app
+
+    return app  # the real one, every command registered at import
 
 
 @pytest.fixture(scope="module")

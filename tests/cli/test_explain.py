@@ -1,4 +1,4 @@
-"""``predict --explain DIR`` and ``export --weights OLD.onnx``: heatmaps from the command line."""
+"""``predict --explain DIR`` and ``export --model OLD.onnx``: heatmaps from the command line."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from facemotion.cli.main import _register_commands, app
+from facemotion.cli.main import app
 
 
 @pytest.fixture(scope="module")
 def cli() -> CliRunner:
-    _register_commands()
     return CliRunner()
 
 
@@ -44,7 +43,7 @@ def test_predict_explain_with_an_old_model_says_how_to_re_export(cli: CliRunner,
                                                                  brightness_onnx: Path) -> None:
     result = cli.invoke(app, ["predict", str(photo(tmp_path)), "--model", str(brightness_onnx), "--detector", "none",
                               "--explain", str(tmp_path / "out")])
-    assert result.exit_code == 2 and "facemotion export --weights" in result.stderr
+    assert result.exit_code == 2 and "facemotion export --model" in result.stderr
 
 
 def test_export_re_exports_an_onnx_with_heatmaps(cli: CliRunner, tmp_path: Path) -> None:
@@ -54,7 +53,7 @@ def test_export_re_exports_an_onnx_with_heatmaps(cli: CliRunner, tmp_path: Path)
 
     torch.manual_seed(0)
     old = to_onnx(create_model("vgg_xs"), tmp_path / "old.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
-    result = cli.invoke(app, ["export", "--weights", str(old), "--out", str(tmp_path / "new.onnx")])
+    result = cli.invoke(app, ["export", "--model", str(old), "--out", str(tmp_path / "new.onnx")])
     assert result.exit_code == 0, result.stdout + result.stderr
     from facemotion.inference.backends import OnnxClassifier
 
@@ -75,13 +74,13 @@ def test_export_re_export_refuses_bad_destinations_and_calibrate(cli: CliRunner,
              (["--out", str(old)], "is the input"),
              (["--out", str(tmp_path / "new.onnx"), "--calibrate", str(tmp_path / "fer.csv")], "--calibrate")]
     for extra, message in cases:
-        result = cli.invoke(app, ["export", "--weights", str(old), *extra])
+        result = cli.invoke(app, ["export", "--model", str(old), *extra])
         output = result.stdout + result.stderr
         assert result.exit_code != 0 and message in output, output
         assert "Traceback" not in output and len(output.strip().splitlines()) == 1, output
     assert old.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.onnx"]
-    result = cli.invoke(app, ["export", "--weights", str(old), "--out", str(tmp_path / "new.onnx"), "--flip-tta"])
+    result = cli.invoke(app, ["export", "--model", str(old), "--out", str(tmp_path / "new.onnx"), "--flip-tta"])
     assert result.exit_code == 0, result.stdout + result.stderr
     import onnx
 

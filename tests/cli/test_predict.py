@@ -14,7 +14,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from facemotion.cli import predict as predict_cli
 from facemotion.cli.predict import expand_inputs
 from facemotion.labels import EMOTIONS
 from tests.inference.bad_images import write_bad_files
@@ -22,9 +21,9 @@ from tests.inference.bad_images import write_bad_files
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    predict_cli.register(app)
-    return app
+    from facemotion.cli.main import app
+
+    return app  # the real one, every command registered at import
 
 
 def run(app: typer.Typer, *args: object) -> tuple[int, list[dict], str]:
@@ -113,6 +112,28 @@ def test_annotate_and_top_k(app: typer.Typer, photos: Path, tmp_path: Path, brig
     top = lines[0]["faces"][0]["top_k"]
     assert len(top) == 3 and top[0]["emotion"] == lines[0]["faces"][0]["emotion"]
 
+
+
+def test_annotate_decodes_each_file_once(app: typer.Typer, photos: Path, tmp_path: Path, explaining_onnx: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from facemotion.inference import images, recognizer
+
+    decoded: list[str] = []
+    real = images.load_image
+
+    def counting(source: object, *args: object, **kwargs: object) -> np.ndarray:
+        if isinstance(source, (str, Path)):
+            decoded.append(Path(source).name)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(images, "load_image", counting)
+    monkeypatch.setattr(recognizer, "load_image", counting)
+    code, lines, _ = run(app, "predict", photos / "dark.png", photos / "bright.png", "--annotate",
+                         tmp_path / "annotated", "--explain", tmp_path / "explained", "--model", explaining_onnx,
+                         "--detector", "none")
+    assert code == 0 and [Path(line["path"]).name for line in lines] == ["dark.png", "bright.png"]
+    assert sorted(decoded) == ["bright.png", "dark.png"]  # once each, for the result and both copies
+    assert (tmp_path / "explained" / "dark.png").is_file() and (tmp_path / "annotated" / "bright.png").is_file()
 
 def test_boxes_file(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:
     boxes = tmp_path / "boxes.json"

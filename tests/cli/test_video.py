@@ -11,7 +11,6 @@ import typer
 from typer.testing import CliRunner, Result
 
 import facemotion.video.display as display
-from facemotion.cli import video as video_cli
 from facemotion.labels import EMOTIONS
 from facemotion.video import CSV_COLUMNS
 from tests.video.media import damage_frame, square_frames, write_bad_videos, write_video
@@ -19,9 +18,9 @@ from tests.video.media import damage_frame, square_frames, write_bad_videos, wri
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    video_cli.register(app)
-    return app
+    from facemotion.cli.main import app
+
+    return app  # the real one, every command registered at import
 
 
 def run(app: typer.Typer, *args: object) -> Result:

@@ -38,10 +38,25 @@ def test_key_changes_when_the_source_changes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_fer2013(path, cache_dir=tmp_path / "c").train.images[0], images[0])
 
 
-def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
+def test_damaged_cache_is_rebuilt(tmp_path: Path, monkeypatch) -> None:
     images, labels = synthetic_images(14)
     path = write_fer_csv(tmp_path / "f.csv", images, labels, default_usages(10, 2, 2))
     load_fer2013(path, cache_dir=tmp_path / "cache")
-    for file in (tmp_path / "cache" / "fer2013").glob("*.npz"):
+    damaged = sorted((tmp_path / "cache" / "fer2013").glob("*.npz"))
+    assert damaged
+    for file in damaged:
         file.write_bytes(b"garbage")
-    assert len(load_fer2013(path, cache_dir=tmp_path / "cache").train) == 10
+    rebuilt = load_fer2013(path, cache_dir=tmp_path / "cache")
+    assert len(rebuilt.train) == 10
+    np.testing.assert_array_equal(rebuilt.train.images, images[:10])
+    for file in damaged:  # written again, whole: a valid archive in place of the garbage
+        assert file.read_bytes() != b"garbage"
+        with np.load(file) as archive:
+            assert len(archive.files) > 0
+    import facemotion.data as data_module
+
+    def refuse(_path: Path) -> None:
+        raise AssertionError("the rewritten cache was not used")
+
+    monkeypatch.setattr(data_module, "read_csv", refuse)
+    assert load_fer2013(path, cache_dir=tmp_path / "cache").content_hash() == rebuilt.content_hash()

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from facemotion.errors import FacemotionError, ImageError, ModelError
-from facemotion.faces import (
+from facemotion.faces import create_detector, detections_from_boxes, yunet_model
+from facemotion.faces.detect import (
     FaceDetector,
     HaarDetector,
     WholeImageDetector,
     YuNetDetector,
-    create_detector,
-    detections_from_boxes,
+    _Pool,
+    _suppress_overlaps,
+    scan_scale,
 )
-from facemotion.faces import yunet_model
-from facemotion.faces.detect import _Pool, _suppress_overlaps, scan_scale
 from facemotion.types import Box
 
 

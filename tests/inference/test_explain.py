@@ -99,7 +99,7 @@ def test_a_model_without_heatmaps_says_how_to_re_export(brightness_onnx: Path) -
     recognizer = Recognizer(str(brightness_onnx), detector="none")
     image = photo_with_bright_corner()
     assert recognizer.predict(image)  # explain=False still works
-    with pytest.raises(ModelError, match=r"exported before heatmaps.*facemotion export --weights"):
+    with pytest.raises(ModelError, match=r"exported before heatmaps.*facemotion export --model"):
         recognizer.predict(image, explain=True)
     with pytest.raises(FacemotionError, match="unknown label"):
         recognizer.predict(image, explain="joy")

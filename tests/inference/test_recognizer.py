@@ -174,6 +174,44 @@ def test_bad_settings() -> None:
         make("mtcnn")
 
 
+class ScoredDetector:
+    """Test double: boxes with the scores given, in an arbitrary order."""
+
+    name = "scored"
+
+    def __init__(self, *found: tuple[Box, float | None]) -> None:
+        self.found = found
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return [Detection(box, score) for box, score in self.found]
+
+
+def test_a_detector_object_gets_the_limits_given_and_keeps_its_own_otherwise() -> None:
+    found = ((Box(0, 0, 10, 10), 0.99), (Box(0, 0, 40, 40), 0.5), (Box(60, 0, 50, 50), 0.8),
+             (Box(0, 10, 30, 30), None))
+    image = split_image()
+    mine = ScoredDetector(*found)
+    recognizer, _ = make(mine)
+    assert recognizer.detector is mine  # no limit given: the object as it is, all four faces
+    assert len(recognizer.predict(image)) == 4
+    limited, _ = make(mine, min_face_size=20, score_threshold=0.6, max_faces=2)
+    assert limited.detector.name == "scored"
+    faces = limited.predict(image)
+    # 10 px: too small; 0.5: under the threshold; no score: kept; best (score) first, then cut to two
+    assert [(f.box.w, f.detection_score) for f in faces] == [(50, 0.8), (30, None)]
+    assert [f.box.w for f in make(mine, max_faces=1)[0].predict(image)] == [10]
+    with pytest.raises(FacemotionError, match="score_threshold"):
+        make(mine, score_threshold=2.0)
+
+
+def test_predict_takes_a_detector_for_one_call() -> None:
+    recognizer, _ = make(FixedDetector(Box(0, 0, 60, 60)))
+    other = FixedDetector(Box(60, 0, 60, 60), Box(0, 0, 30, 30))
+    assert [f.box for f in recognizer.predict(split_image(), detector=other)] == [Box(60, 0, 60, 60),
+                                                                                  Box(0, 0, 30, 30)]
+    assert [f.box for f in recognizer(split_image())] == [Box(0, 0, 60, 60)]  # its own detector is unchanged
+
+
 def test_default_margin_follows_the_detector() -> None:
     from facemotion.faces import default_margin
 

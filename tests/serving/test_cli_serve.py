@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from facemotion.cli import commands
-from facemotion.cli import serve as serve_cli
-
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-    serve_cli.register(app)
+    from facemotion.cli.main import app
 
-    @app.command()
-    def other() -> None:  # a second command keeps typer from collapsing the app into `serve` alone
-        """Unused."""
-
-    return app
+    return app  # the real one, every command registered at import
 
 
 def test_serve_is_registered() -> None:
-    assert serve_cli.register in commands.REGISTRARS
+    """The installed command line (``python -m facemotion.cli.main``, what the ``facemotion`` script runs) has serve,
+    with its own options: not just a registrar in a list."""
+    result = subprocess.run([sys.executable, "-m", "facemotion.cli.main", "serve", "--help"], capture_output=True,
+                            text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: " in result.stdout and " serve " in result.stdout
+    for option in ("--api-key", "--max-upload-mb", "--workers", "--port"):
+        assert option in result.stdout, option
 
 
 def test_help_shows_runnable_examples(app: typer.Typer) -> None:

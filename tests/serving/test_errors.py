@@ -54,4 +54,4 @@ def test_a_model_failure_is_not_answered_as_missing_heatmaps(make_client: Any, e
 
 def test_a_model_without_heatmaps_still_says_so(client: Any) -> None:
     assert_error(client.post("/v1/predict", params={"explain": "true"}, content=png(BRIGHT)), 400,
-                 "gives no heatmaps", "facemotion export --weights")
+                 "gives no heatmaps", "facemotion export --model")

@@ -32,4 +32,4 @@ def test_explain_refusals(client: Any) -> None:
     assert_error(client.post("/v1/predict", params={"explain": "happy,joy"}, content=png(BRIGHT)), 400,
                  "unknown label", "joy")
     assert_error(client.post("/v1/predict", params={"explain": "true"}, content=png(BRIGHT)), 400,
-                 "exported before they existed", "facemotion export --weights")
+                 "exported before they existed", "facemotion export --model")

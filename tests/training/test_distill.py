@@ -11,7 +11,7 @@ import torch
 
 from facemotion.errors import FacemotionError
 from facemotion.inference.backends import load_classifier
-from facemotion.training import TrainConfig, fit
+from facemotion.training import TrainConfig, fit, resume
 from facemotion.training.distill import blend_targets, teacher_probabilities
 from tests.conftest import default_usages, synthetic_images, write_fer_csv
 
@@ -47,7 +47,7 @@ def test_the_student_learns_what_the_teacher_says(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(fit_module, "teacher_probabilities", lambda teacher, imgs: shifted[:len(imgs)])
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=4,
                       batch_size=32, lr=0.05, threads=1, teacher="fast", distill=1.0, label_smoothing=0.0)
-    run = fit(cfg, progress=False)
+    run = fit(cfg)
     with open(run / "metrics.csv", newline="") as handle:
         val_acc = [float(r["val_acc"]) for r in csv.DictReader(handle)]
     assert val_acc[-1] < 0.1  # chance is 1/7; without the teacher this recipe passes 0.5 (test_fit)
@@ -59,11 +59,11 @@ def test_resume_refuses_a_teacher_that_changed(tmp_path: Path) -> None:
     data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(100, 20, 20))
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=1,
                       batch_size=32, threads=1, teacher="fast")
-    run = fit(cfg, progress=False)
+    run = fit(cfg)
     config_file = run / "config.json"
     payload = json.loads(config_file.read_text())
     assert payload["teacher"]["path"].endswith("fast.onnx")
     payload["teacher"]["sha256_16"] = "0" * 16  # as if the packaged model had been replaced since
     config_file.write_text(json.dumps(payload))
     with pytest.raises(FacemotionError, match="teacher 'fast' is now"):
-        fit(cfg, resume=True, progress=False)
+        resume(cfg.out)

@@ -38,7 +38,7 @@ def _data(tmp_path: Path, n: int = 700) -> Path:
 
 
 def _train_args(data: Path, out: Path, epochs: int = 3) -> list[str]:
-    return ["train", "--data", str(data), "--out", str(out), "--model", "vgg_s", "--width", "8", "--epochs",
+    return ["train", "--data", str(data), "--out", str(out), "--arch", "vgg_s", "--width", "8", "--epochs",
             str(epochs), "--batch-size", "32", "--lr", "0.05", "--threads", "1", "--no-progress"]
 
 
@@ -71,7 +71,7 @@ def stopping(*args, **kwargs):
     return real(*args, **kwargs)
 fit_module.train_one_epoch = stopping
 fit(TrainConfig(data=sys.argv[1], out=sys.argv[2], model="vgg_s", model_kwargs={"width": 8}, epochs=3,
-                batch_size=32, lr=0.05, threads=1), progress=False)
+                batch_size=32, lr=0.05, threads=1))
 """
 
 
@@ -86,11 +86,11 @@ def _two_ranks(script: Path, *args: str) -> list[subprocess.Popen]:
 def test_two_gloo_processes_reach_the_metrics_of_one_and_resume(tmp_path: Path) -> None:
     """The same 3-epoch config on one process and on two, the two stopped at the epoch 2 boundary and resumed:
     nothing edited, so the learning-rate schedule is the one-process run's."""
-    from facemotion.cli.main import _register_commands, app
+    from facemotion.cli.main import app
 
     data = _data(tmp_path)
     one = fit(TrainConfig(data=str(data), out=str(tmp_path / "one"), model="vgg_s", model_kwargs={"width": 8},
-                          epochs=3, batch_size=32, lr=0.05, threads=1), progress=False)
+                          epochs=3, batch_size=32, lr=0.05, threads=1))
     script = tmp_path / "stop.py"
     script.write_text(STOP_AT_EPOCH_3)
     procs = _two_ranks(script, str(data), str(tmp_path / "two"))
@@ -99,7 +99,6 @@ def test_two_gloo_processes_reach_the_metrics_of_one_and_resume(tmp_path: Path) 
     assert [int(r["epoch"]) for r in _rows(tmp_path / "two")] == [1, 2]
     state = torch.load(tmp_path / "two" / "last.pt", weights_only=True)
     assert state["epoch"] == 2 and state["config"]["epochs"] == 3
-    _register_commands()
     result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "two"), "--nproc", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     two = _rows(tmp_path / "two")
@@ -126,15 +125,14 @@ def test_one_step_on_two_processes_is_the_one_process_step(tmp_path: Path) -> No
     repeated, so each rank's half batch has the full batch's BatchNorm statistics: the averaged gradient, the
     step and the training loss must match one process's, which a loss or gradient scaled by the world size (or a
     rank that stepped alone) would not."""
-    from facemotion.cli.main import _register_commands, app
+    from facemotion.cli.main import app
 
     images, labels = synthetic_images(32 + 14)
     images[:32], labels[:32] = images[0], labels[0]
     data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(32, 7, 7))
-    args = ["--data", str(data), "--model", "vgg_s", "--width", "8", "--dropout", "0", "--epochs", "1",
+    args = ["--data", str(data), "--arch", "vgg_s", "--width", "8", "--dropout", "0", "--epochs", "1",
             "--batch-size", "32", "--lr", "0.05", "--threads", "1", "--no-progress", "--shift", "0", "--rotate", "0",
             "--scale", "0", "--no-flip", "--erase", "0", "--mixup", "0", "--cutmix", "0"]
-    _register_commands()
     for name, extra in (("one", []), ("two", ["--nproc", "2"])):
         result = CliRunner().invoke(app, ["train", *args, "--out", str(tmp_path / name), *extra])
         assert result.exit_code == 0, result.output
@@ -171,7 +169,7 @@ def dying(*args, first_step, **kwargs):
 fit_module.train_one_epoch = dying
 try:
     fit(TrainConfig(data=sys.argv[1], out=sys.argv[2], model="vgg_s", model_kwargs={"width": 8}, epochs=3,
-                    batch_size=32, lr=0.05, threads=1), progress=False)
+                    batch_size=32, lr=0.05, threads=1))
 except ValueError as exc:
     print("error:", exc, file=sys.stderr)
     sys.exit(2)
@@ -205,14 +203,13 @@ def test_nproc_on_resume_is_checked_against_the_resumed_runs_device(tmp_path: Pa
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """``train --resume RUN --nproc N`` must check N against RUN's device (cpu here), not the default ``auto``."""
     import facemotion.training.distributed as distributed
-    from facemotion.cli.main import _register_commands, app
+    from facemotion.cli.main import app
 
     fit(TrainConfig(data=str(_data(tmp_path, 140)), out=str(tmp_path / "run"), model="vgg_s",
-                    model_kwargs={"width": 8}, epochs=1, batch_size=32, threads=1, device="cpu"), progress=False)
+                    model_kwargs={"width": 8}, epochs=1, batch_size=32, threads=1, device="cpu"))
     checked: list[str] = []
     monkeypatch.setattr(distributed, "check_nproc", lambda nproc, device: checked.append(device))
     monkeypatch.setattr(distributed, "launch_local", lambda payload, nproc: 0)
-    _register_commands()
     result = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "run"), "--nproc", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert checked == ["cpu"]

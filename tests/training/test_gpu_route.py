@@ -64,7 +64,7 @@ def test_pack_train_collect_export_end_to_end(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(REPO / "src")]),
            "FACEMOTION_CACHE": str(tmp_path / "cache")}
     out = tmp_path / "out"
-    _run("train", "--data", str(payload), "--out", str(out), "--device", "cpu", "--model", "vgg_xs", "--epochs", "2",
+    _run("train", "--data", str(payload), "--out", str(out), "--device", "cpu", "--arch", "vgg_xs", "--epochs", "2",
          "--max-epochs", "2", "--seeds", "2", "--probe-epochs", "2", "--budget", "400", "--set", "batch_size=32",
          env=env)
     files = sorted(p.name for p in out.iterdir())

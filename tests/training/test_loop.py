@@ -25,3 +25,49 @@ def test_progress_reports_cover_the_epoch_and_end_on_its_means() -> None:
     sizes = [n for n, _, _ in calls]
     assert sizes == [PROGRESS_EVERY * cfg.batch_size] * 2 + [3 * cfg.batch_size]
     assert calls[-1][1:] == pytest.approx((metrics.loss, metrics.accuracy), rel=1e-6)  # the epoch's running means
+
+
+def test_class_weighted_loss_is_torchs_weighted_cross_entropy_on_hard_labels() -> None:
+    import torch.nn.functional as F
+
+    from facemotion.training import augment
+    from facemotion.training.loop import soft_cross_entropy
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(12, 7, generator=gen)
+    labels = torch.tensor([0, 1, 1, 2, 3, 3, 3, 4, 5, 6, 6, 0])
+    weights = torch.tensor([1.0, 3.0, 0.5, 2.0, 1.0, 4.0, 0.25])
+    targets = augment.one_hot(labels, 7)
+    weighted = soft_cross_entropy(logits, targets, class_weights=weights)
+    assert float(weighted) == pytest.approx(float(F.cross_entropy(logits, labels, weight=weights)), rel=1e-6)
+    per_sample = F.cross_entropy(logits, labels, reduction="none")
+    by_hand = (per_sample * weights[labels]).sum() / weights[labels].sum()
+    assert float(weighted) == pytest.approx(float(by_hand), rel=1e-6)
+    assert float(soft_cross_entropy(logits, targets, class_weights=torch.ones(7))) == pytest.approx(
+        float(soft_cross_entropy(logits, targets)), rel=1e-6)  # equal weights: the plain mean
+
+
+def test_class_weighted_loss_weighs_mixed_targets_by_their_mass() -> None:
+    from facemotion.training.loop import soft_cross_entropy
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.5]])
+    targets = torch.tensor([[0.75, 0.25, 0.0], [0.0, 0.0, 1.0]])  # a mixup pair and a one-hot sample
+    weights = torch.tensor([1.0, 5.0, 2.0])
+    ce = -(targets * torch.log_softmax(logits, 1)).sum(1)
+    sample_weights = torch.tensor([0.75 * 1.0 + 0.25 * 5.0, 2.0])
+    expected = (ce * sample_weights).sum() / sample_weights.sum()
+    assert float(soft_cross_entropy(logits, targets, class_weights=weights)) == pytest.approx(float(expected))
+
+
+def test_class_weight_vectors() -> None:
+    import numpy as np
+
+    from facemotion.training.fit import class_weight_vector
+
+    labels = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    balanced = class_weight_vector(labels, "balanced", 4)
+    # N / (K * n_c): 100 / (4 * 60), 100 / (4 * 30), 100 / (4 * 10); an empty class counts as one image
+    np.testing.assert_allclose(balanced, [100 / 240, 100 / 120, 100 / 40, 100 / 4])
+    np.testing.assert_allclose(class_weight_vector(labels, "sqrt", 4), np.sqrt(balanced))
+    assert class_weight_vector(labels, "none", 4) is None
+    assert (balanced[:3] * [60, 30, 10]).tolist() == pytest.approx([25.0] * 3)  # every present class weighs the same

@@ -10,15 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from facemotion.cli import predict as predict_cli
 from facemotion.cli.main import app
 from tests.data.own_images import LABELS3, label_folders, split_folders, write_image
 
 runner = CliRunner()
-QUICK = ["--model", "vgg_xs", "--epochs", "2", "--batch-size", "16", "--lr", "0.05", "--threads", "1",
+QUICK = ["--arch", "vgg_xs", "--epochs", "2", "--batch-size", "16", "--lr", "0.05", "--threads", "1",
          "--no-progress", "--warmup-epochs", "0"]
 
 
@@ -34,7 +32,7 @@ def own_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     data = split_folders(root / "faces", {"train": 12, "val": 4, "test": 4})
     train("--data", data, "--out", root / "run", *QUICK)
     onnx = root / "mine.onnx"
-    result = runner.invoke(app, ["export", "--weights", str(root / "run" / "best.pt"), "--out", str(onnx),
+    result = runner.invoke(app, ["export", "--model", str(root / "run" / "best.pt"), "--out", str(onnx),
                                  "--calibrate", str(data)])
     assert result.exit_code == 0, result.output
     return data, root / "run", onnx
@@ -56,8 +54,7 @@ def test_run_records_labels_and_data(own_run: tuple[Path, Path, Path]) -> None:
 def test_predict_prints_the_custom_labels(own_run: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, _, onnx = own_run
     photo = write_image(tmp_path / "photo.jpg", 2, seed=5)
-    cli = typer.Typer()
-    predict_cli.register(cli)
+    cli = app
     result = runner.invoke(cli, ["predict", str(photo), "--model", str(onnx), "--detector", "none"])
     assert result.exit_code == 0, result.output
     face = json.loads(result.stdout.splitlines()[0])["faces"][0]
@@ -70,7 +67,7 @@ def test_predict_prints_the_custom_labels(own_run: tuple[Path, Path, Path], tmp_
 
 def test_evaluate_uses_the_model_labels(own_run: tuple[Path, Path, Path], tmp_path: Path) -> None:
     data, _, onnx = own_run
-    result = runner.invoke(app, ["evaluate", "--weights", str(onnx), "--data", str(data), "--split", "test",
+    result = runner.invoke(app, ["evaluate", "--model", str(onnx), "--data", str(data), "--split", "test",
                                  "--out", str(tmp_path / "eval")])
     assert result.exit_code == 0, result.output
     assert "negative F1" in result.output and "positive F1" in result.output

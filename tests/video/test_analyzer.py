@@ -28,22 +28,26 @@ def test_stream_tracks_one_moving_face_and_smooths_its_label(recognizer: Recogni
     assert all(isinstance(r, FrameResult) and len(r.faces) == 1 for r in results)
     assert {r.faces[0].track_id for r in results} == {1}
     raw = [r.faces[0].raw.emotion for r in results]
-    smoothed = [r.faces[0].face.emotion for r in results]
+    smoothed = [r.faces[0].smoothed.emotion for r in results]
     assert raw[:10] == ["angry"] * 5 + ["neutral"] * 5  # brightness switches every 5 frames
     assert smoothed[5] == "angry"  # one bright frame does not outweigh half a second of dark ones
     assert smoothed.count("neutral") > 0
     face = results[5].faces[0]
-    assert face.face.box == face.raw.box and face.face.detection_score == 0.9
-    assert face.face.confidence < face.raw.confidence
-    assert sum(face.face.probabilities.values()) == pytest.approx(1.0)
-    assert list(face.face.probabilities) == list(EMOTIONS)
+    assert face.smoothed.box == face.raw.box and face.smoothed.detection_score == 0.9
+    assert face.smoothed.confidence < face.raw.confidence
+    assert sum(face.smoothed.probabilities.values()) == pytest.approx(1.0)
+    assert list(face.smoothed.probabilities) == list(EMOTIONS)
+    assert face.smoothed.emotion == max(face.smoothed.probabilities, key=face.smoothed.probabilities.get)
+    assert face.smoothed.confidence == max(face.smoothed.probabilities.values())
+    with pytest.warns(DeprecationWarning, match="TrackedFace.smoothed"):
+        assert face.face is face.smoothed  # the former name, for one release
 
 
 def test_no_smoothing_gives_the_raw_answers(recognizer: Recognizer) -> None:
     analyzer = VideoAnalyzer(recognizer, smooth_window=None)
     for result in analyzer.stream(frames_at(10.0, square_frames(10))):
         tracked = result.faces[0]
-        assert tracked.face == tracked.raw
+        assert tracked.smoothed == tracked.raw
 
 
 def test_bare_arrays_need_fps_and_are_numbered_in_order(recognizer: Recognizer) -> None:

@@ -19,10 +19,10 @@ def test_tracked_faces_carry_heatmaps_and_are_drawn_with_them(explaining_onnx: P
         frame[:24, :24] = 230
     analyzer = VideoAnalyzer(Recognizer(str(explaining_onnx), detector="none"), explain=True)
     results = list(analyzer.stream(frames, fps=10))
-    assert all(t.face.heatmap is not None and t.raw.heatmap is not None for r in results for t in r.faces)
+    assert all(t.smoothed.heatmap is not None and t.raw.heatmap is not None for r in results for t in r.faces)
     plain = VideoAnalyzer(Recognizer(str(explaining_onnx), detector="none"))
     plain_result = list(plain.stream(frames[:1], fps=10))[0]
-    assert plain_result.faces[0].face.heatmap is None
+    assert plain_result.faces[0].smoothed.heatmap is None
     assert not np.array_equal(annotate_frame(frames[0], results[0]), annotate_frame(frames[0], plain_result))
 
 
@@ -62,14 +62,14 @@ def test_the_drawn_map_is_the_smoothed_labels_not_the_raw_top_ones() -> None:
     frames = [np.full((48, 48, 3), 128, np.uint8)] * 2
     analyzer = VideoAnalyzer(Recognizer(ScriptedExplainer(), detector="none"), explain=True)
     second = list(analyzer.stream(frames, fps=10))[1].faces[0]
-    assert second.raw.emotion == "sad" and second.face.emotion == "neutral"  # smoothing kept the label shown
+    assert second.raw.emotion == "sad" and second.smoothed.emotion == "neutral"  # smoothing kept the label shown
     neutral = EMOTIONS.index("neutral")
-    assert list(second.face.heatmap.maps) == ["neutral"]
-    assert second.face.heatmap.maps["neutral"][neutral // 6][neutral % 6] == 1.0
+    assert list(second.smoothed.heatmap.maps) == ["neutral"]
+    assert second.smoothed.heatmap.maps["neutral"][neutral // 6][neutral % 6] == 1.0
     assert list(second.raw.heatmap.maps) == ["sad"]  # the raw result keeps its own top label's map
     # a face whose heatmap lacks the label it shows is not drawn with another label's map
     import dataclasses
 
-    other = dataclasses.replace(second.face, heatmap=second.raw.heatmap)
+    other = dataclasses.replace(second.smoothed, heatmap=second.raw.heatmap)
     assert np.array_equal(draw_heatmaps(frames[0], [other]), frames[0])
-    assert not np.array_equal(draw_heatmaps(frames[0], [second.face]), frames[0])
+    assert not np.array_equal(draw_heatmaps(frames[0], [second.smoothed]), frames[0])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from facemotion.errors import FacemotionError
+from facemotion.faces import FaceDetector
 from facemotion.inference.recognizer import Recognizer
 from facemotion.types import Box, Detection, Landmarks
 from facemotion.video import Frame, VideoAnalyzer
@@ -47,8 +48,7 @@ def test_boxes_and_landmarks_come_back_in_frame_pixels() -> None:
     base = LandmarkSquareDetector()
     detector = RegionDetector(base, expand=0.5, face_size=100)
     image = frame_with_square(300, 200, 200)
-    detector.regions = [Box(290, 195, 200, 200)]  # where it was one frame ago
-    [found] = detector.detect(image)
+    [found] = detector.detect(image, [Box(290, 195, 200, 200)])  # where it was one frame ago
     assert base.shapes == [(192, 200, 3)]  # the region (400x385 inside the frame), shrunk so the face is 100 px
     assert abs(found.box.x - 300) <= 2 and abs(found.box.y - 200) <= 2
     assert abs(found.box.w - 200) <= 3 and abs(found.box.h - 200) <= 3
@@ -60,11 +60,23 @@ def test_only_the_regions_are_searched_and_duplicates_are_dropped() -> None:
     image = frame_with_square(40, 40, 60)
     image[300:360, 500:560] = 220  # a second face, far from the region
     detector = RegionDetector(SquareDetector(), expand=0.5, face_size=1000)
-    detector.regions = [Box(42, 38, 60, 60), Box(45, 42, 60, 60)]  # two overlapping regions, one face
-    found = detector.detect(image)
+    regions = [Box(42, 38, 60, 60), Box(45, 42, 60, 60)]  # two overlapping regions, one face
+    found = detector.detect(image, regions)
     assert [d.box for d in found] == [Box(40, 40, 60, 60)]
-    detector.regions = []
-    assert detector.detect(image) == []
+    assert detector.detect(image, []) == []
+    bound = detector.around(regions)  # one frame's regions as a FaceDetector, for Recognizer.predict(detector=...)
+    assert isinstance(bound, FaceDetector) and bound.name == "square"
+    assert bound.detect(image) == found
+
+
+def test_the_analyzer_leaves_its_recognizer_as_it_was() -> None:
+    base = LandmarkSquareDetector()
+    recognizer = Recognizer(BrightnessClassifier(), base)
+    analyzer = VideoAnalyzer(recognizer, rescan=1.0)
+    for i in range(3):
+        analyzer.process(Frame(i, i * 0.1, frame_with_square(100 + 2 * i, 100, 120)))
+    assert recognizer.detector is base and analyzer.recognizer is recognizer
+    assert len(base.shapes) == 3 and base.shapes[1] != base.shapes[0]  # frames 1-2 searched regions only
 
 
 def test_the_analyzer_rescans_whole_frames_at_the_interval_and_when_regions_are_empty() -> None:

@@ -44,6 +44,17 @@ def test_csv_rows_are_flushed_as_they_are_written(tmp_path: Path, results: list)
     assert (empty["frame"], empty["time_s"], empty["track"], empty["emotion"]) == ("6", "0.6", "", "")
 
 
+
+def test_a_frame_row_holds_the_photo_csv_cells_of_its_smoothed_face(results: list) -> None:
+    from facemotion.inference.rows import face_cells
+    from facemotion.video.writers import csv_rows
+
+    tracked = results[0].faces[0]
+    row = csv_rows(results[0])[0]
+    cells = face_cells(tracked.smoothed)
+    assert row[3:3 + len(cells)] == cells  # written once, in inference.rows
+    assert len(row) == len(CSV_COLUMNS)
+
 def test_csv_to_a_stream(results: list) -> None:
     buffer = io.StringIO()
     writer = CsvWriter(buffer)

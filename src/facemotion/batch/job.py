@@ -91,10 +91,13 @@ def _recognizer_defaults() -> dict[str, Any]:
     """The Recognizer's own defaults, so that a setting left out and the same setting given are the same job."""
     import inspect
 
+    from facemotion.faces.detect import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
     from facemotion.inference.recognizer import Recognizer
 
     params = inspect.signature(Recognizer.__init__).parameters.values()
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    # A job names its detector, whose limits the Recognizer's None stands for (None means more only for objects).
+    return {**defaults, "min_face_size": DEFAULT_MIN_FACE_SIZE, "score_threshold": DEFAULT_SCORE_THRESHOLD}
 
 
 def _plain(value: Any) -> Any:

@@ -1,21 +1,92 @@
-"""Checks every command makes before it writes anything: outputs that would destroy inputs, thread counts.
+"""What every command shares: failing with an exit code, logging set-up, the error-to-exit-code mapping, and the
+checks made before anything is written (outputs that would destroy inputs, thread counts).
 
-Only the standard library is imported here, so ``facemotion --help`` stays fast.
+Only the standard library and typer are imported here, so ``facemotion --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import NoReturn, Optional
+
+import typer
 
 from facemotion.errors import FacemotionError
 
-__all__ = ["CPU_COUNT", "same_file", "check_outputs"]
+__all__ = ["CPU_COUNT", "fail", "warn", "setup_logging", "exit_on_error", "describe_os_error", "same_file",
+           "check_outputs", "deprecated_alias"]
 
 CPU_COUNT: int = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 """The CPUs this process may run on: thread options are capped here, since more threads only contend."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """``error: MESSAGE`` on stderr and exit with ``code`` (2: a bad option, input or model)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """``warning: MESSAGE`` on stderr; the command goes on."""
+    typer.echo(f"warning: {message}", err=True)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """facemotion's own messages on stderr, debug lines with ``verbose``; other libraries' loggers are left alone
+    (a root logger at DEBUG would print Pillow's PNG chunk chatter). Safe to call once per command invocation."""
+    logger = logging.getLogger("facemotion")
+    for handler in [h for h in logger.handlers if getattr(h, "_facemotion_cli", False)]:
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)  # this invocation's stderr (tests swap it per run)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._facemotion_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def describe_os_error(exc: OSError, fallback: object = "") -> str:
+    """``FILE: reason`` of an ``OSError`` (``fallback`` names the file when the error does not)."""
+    return f"{exc.filename or fallback or ''}: {exc.strerror or exc}".lstrip(": ")
+
+
+@contextmanager
+def exit_on_error(*, codes: Optional[Mapping[type[Exception], int]] = None,
+                  also: tuple[type[Exception], ...] = (),
+                  os_error: Optional[Callable[[OSError], str]] = None,
+                  interrupted: str = "interrupted") -> Iterator[None]:
+    """Turn the errors a user can cause into ``error: ...`` and an exit code, never a traceback.
+
+    A ``FacemotionError`` (or one of ``also``) exits 2, or the code ``codes`` gives its class (``{VideoError: 1}``);
+    an ``OSError`` exits 2 with ``os_error(exc)`` when ``os_error`` is given (else it propagates); Ctrl-C exits 130
+    with ``interrupted``. A ``typer.Exit`` raised inside passes through.
+    """
+    try:
+        yield
+    except (FacemotionError, *also) as exc:
+        code = next((c for kind, c in (codes or {}).items() if isinstance(exc, kind)), 2)
+        fail(str(exc), code=code)
+    except OSError as exc:
+        if os_error is None:
+            raise
+        fail(os_error(exc))
+    except KeyboardInterrupt:
+        fail(interrupted, code=130)
+
+
+def deprecated_alias(new: str, old: str, value: object, alias_value: object, *, empty: object = None) -> object:
+    """The value of option ``new`` given (maybe) under its old spelling ``old``: warns once when ``old`` was used, and
+    refuses both at once. ``empty`` is what an option not given holds (None, or an empty list when repeated)."""
+    if alias_value == empty or alias_value is None:
+        return value
+    if value != empty and value is not None:
+        fail(f"{old} is the old spelling of {new}; give {new} only")
+    warn(f"{old} is deprecated and will be removed in the next release; use {new}")
+    return alias_value
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -1,5 +1,5 @@
-"""One process of ``facemotion train --nproc N``: reads the job ``launch_local`` wrote and calls ``fit`` (which joins
-the process group from the environment torchrun sets)."""
+"""One process of ``facemotion train --nproc N``: reads the job ``launch_local`` wrote and calls ``fit`` or
+``resume`` (which join the process group from the environment torchrun sets)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,19 @@ __all__ = ["main"]
 
 
 def main(argv: list[str]) -> int:
+    from facemotion.cli._progress import train_progress
     from facemotion.errors import FacemotionError
-    from facemotion.training import TrainConfig, fit
+    from facemotion.training import TrainConfig, fit, resume
 
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(level=logging.INFO if rank == 0 else logging.WARNING, stream=sys.stderr,
                         format="%(message)s" if rank == 0 else f"rank {rank}: %(message)s")
     job = json.loads(Path(argv[0]).read_text())
     try:
-        run_dir = fit(TrainConfig.from_dict(job["config"]), resume=job["resume"], progress=job["progress"])
+        if job.get("resume"):
+            run_dir = resume(job["resume"], progress=train_progress(job["progress"]))
+        else:
+            run_dir = fit(TrainConfig.from_dict(job["config"]), progress=train_progress(job["progress"]))
     except FacemotionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,10 @@ from typing import Any, Optional
 
 import typer
 
-__all__ = ["register", "batch"]
+from facemotion.cli._common import exit_on_error, setup_logging
+from facemotion.cli.app import app
+
+__all__ = ["batch"]
 
 BATCH_HELP = """Find the faces in many photos (or videos) and tell the emotion of each, in parallel, resumable.
 
@@ -84,10 +87,7 @@ def batch(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say what the engine does."),
 ) -> None:
     """Bulk photo and video inference (the help shown is BATCH_HELP)."""
-    from facemotion.cli.main import _fail, _setup_logging
-    from facemotion.errors import FacemotionError
-
-    _setup_logging(verbose)
+    setup_logging(verbose)
     if not verbose:
         import logging
 
@@ -97,19 +97,16 @@ def batch(
     if detector_model is not None:
         recognizer["detector_model"] = str(detector_model)
     bar = _Bar(progress)
-    try:
-        from facemotion.batch import BatchJob, run_batch
+    with exit_on_error(interrupted="interrupted; the finished batches are kept: run the same command again to go on"):
+        try:
+            from facemotion.batch import BatchJob, run_batch
 
-        job = BatchJob(inputs=tuple(inputs), out=out, video=video, recognizer=recognizer, every=every,
-                       engine=engine, workers=workers, batch_size=batch_size, recursive=recursive, address=address)
-        report = run_batch(job, progress=bar)
-    except FacemotionError as exc:
-        bar.close()
-        _fail(str(exc))
-    except KeyboardInterrupt:
-        bar.close()
-        _fail("interrupted; the finished batches are kept: run the same command again to go on", code=130)
-    bar.close()
+            job = BatchJob(inputs=tuple(inputs), out=out, video=video, recognizer=recognizer, every=every,
+                           engine=engine, workers=workers, batch_size=batch_size, recursive=recursive,
+                           address=address)
+            report = run_batch(job, progress=bar)
+        finally:
+            bar.close()
     for note in report.notes:
         typer.echo(f"note: {note}", err=True)
     for path in report.lost:
@@ -121,6 +118,4 @@ def batch(
         raise typer.Exit(1)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``batch`` to the ``facemotion`` app."""
-    app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)
+app.command("batch", help=BATCH_HELP, no_args_is_help=True)(batch)

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["register", "export_web", "EXPORT_WEB_HELP"]
+from facemotion.cli._common import describe_os_error, exit_on_error
+from facemotion.cli.app import app
+
+__all__ = ["export_web", "EXPORT_WEB_HELP"]
 
 EXPORT_WEB_HELP = """Write the web page as a static site whose private mode runs every model in the browser.
 
@@ -30,21 +33,13 @@ def export_web(
     overwrite: bool = typer.Option(False, help="Write into a folder that already holds files."),
 ) -> None:
     """Write the static site (the help shown is EXPORT_WEB_HELP)."""
-    from facemotion.cli.main import _fail
-    from facemotion.errors import FacemotionError
     from facemotion.serving.static_site import export_site
 
-    try:
+    with exit_on_error(os_error=lambda exc: describe_os_error(exc, dest)):
         manifest = export_site(dest, default_model=model, overwrite=overwrite)
-    except FacemotionError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename or dest}: {exc.strerror or exc}")
     sizes = ", ".join(f"{m['name']} {m['bytes'] / 1e6:.1f} MB" for m in manifest["models"])
     typer.echo(f"wrote {dest}: runtime {manifest['runtime']['bytes'] / 1e6:.1f} MB, detector "
                f"{manifest['detector']['bytes'] / 1e6:.1f} MB, models {sizes}", err=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``export-web`` to the ``facemotion`` app."""
-    app.command("export-web", help=EXPORT_WEB_HELP)(export_web)
+app.command("export-web", help=EXPORT_WEB_HELP)(export_web)

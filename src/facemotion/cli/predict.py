@@ -1,4 +1,4 @@
-"""``facemotion predict`` (emotions of the faces in photos) and ``facemotion download-models`` (the YuNet file).
+"""``facemotion predict``: the emotions of the faces in photos.
 
 Only typer is imported at module level: NumPy, OpenCV and ONNX Runtime load inside the commands, so
 ``facemotion --help`` stays fast, and torch is never imported on this path.
@@ -6,24 +6,36 @@ Only typer is imported at module level: NumPy, OpenCV and ONNX Runtime load insi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 import typer
 
-from facemotion.cli._common import CPU_COUNT, check_outputs, same_file
+from facemotion.cli._common import (
+    CPU_COUNT,
+    check_outputs,
+    describe_os_error,
+    exit_on_error,
+    fail,
+    same_file,
+    setup_logging,
+)
+from facemotion.cli.app import app
 from facemotion.inputs import IMAGE_SUFFIXES, expand_inputs  # one expansion, shared with batch
 from facemotion.labels import MAX_TOP_K
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from facemotion.inference.recognizer import Recognizer
     from facemotion.types import ImageResult
 
-__all__ = ["register", "predict", "download_models", "expand_inputs", "read_boxes_file", "IMAGE_SUFFIXES"]
+__all__ = ["predict", "expand_inputs", "read_boxes_file", "IMAGE_SUFFIXES"]
 
 _WRITABLE = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 _CHUNK = 8  # images per predict_batch call: faces of a chunk share one classifier call, output still streams
@@ -89,20 +101,31 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start:start + size]
 
 
-def _csv_rows(result: ImageResult, labels: Sequence[str]) -> list[list[Any]]:
-    """The rows of :mod:`facemotion.inference.rows`, shared with ``facemotion batch``; a column per model label."""
-    from facemotion.inference.rows import image_rows
+def _decoded(chunk: list[tuple[str, Optional[str]]],
+             recognizer: Recognizer) -> list[tuple[str, Optional[str], Optional[np.ndarray]]]:
+    """``(path, error, image)`` for each input, its image decoded here once when annotated copies are drawn: the
+    Recognizer is given the array and the copies are drawn on it (the file is read once, not twice)."""
+    from facemotion.errors import FacemotionError
+    from facemotion.inference.images import load_image
 
-    return image_rows(result, labels)
+    decoded = []
+    for path, error in chunk:
+        image = None
+        if error is None:
+            try:
+                image = load_image(path, max_pixels=recognizer.max_pixels)
+            except FacemotionError as exc:  # the message predict_batch would give for the path
+                error = str(exc)
+        decoded.append((path, error, image))
+    return decoded
 
 
-def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognizer: Recognizer, top_k: int, *,
+def _annotate_file(result: ImageResult, image: np.ndarray, out_dir: Path, used: set[str], top_k: int, *,
                    heatmaps: bool = False) -> None:
     import cv2
 
     from facemotion.errors import ImageError
     from facemotion.inference.annotate import annotate
-    from facemotion.inference.images import load_image
 
     source = Path(str(result.path))
     suffix = source.suffix.lower() if source.suffix.lower() in _WRITABLE else ".png"
@@ -110,8 +133,7 @@ def _annotate_file(result: ImageResult, out_dir: Path, used: set[str], recognize
     while name in used:
         name, n = f"{source.stem}-{n}{suffix}", n + 1
     used.add(name)
-    image = annotate(load_image(source, max_pixels=recognizer.max_pixels), result.faces, top_k=top_k,
-                     heatmaps=heatmaps)
+    image = annotate(image, result.faces, top_k=top_k, heatmaps=heatmaps)
     target = out_dir / name
     try:
         written = cv2.imwrite(str(target), image)
@@ -151,39 +173,31 @@ def predict(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say which detector runs, and why."),
 ) -> None:
     """Find the faces in photos and tell the emotion of each (the help shown is PREDICT_HELP)."""
-    from facemotion.cli.main import _fail, _setup_logging
-    from facemotion.errors import FacemotionError
-
-    _setup_logging(verbose)
+    setup_logging(verbose)
     demo_image: Optional[Path] = None
     try:
-        from facemotion.inference.recognizer import Recognizer
+        with exit_on_error(os_error=describe_os_error):
+            from facemotion.inference.recognizer import Recognizer
 
-        if demo:
-            demo_image = _demo_image()
-            paths = [*(paths or []), str(demo_image)]
-        if not paths:
-            _fail("give image files, folders or globs (or --demo)")
-        items = expand_inputs(paths, recursive=recursive)
-        _check_outputs(items, csv=csv, annotate=annotate, boxes=boxes)
-        if explain is not None:
-            _check_outputs(items, csv=csv, annotate=explain, boxes=boxes, option="--explain")
-        box_data = read_boxes_file(boxes) if boxes is not None else None
-        recognizer = Recognizer(model, detector, detector_model=detector_model, min_face_size=min_face_size,
-                                score_threshold=score_threshold, max_faces=max_faces, margin=margin, align=align,
-                                max_pixels=max_pixels, threads=threads)
-        for folder in (annotate, explain):
-            if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
-        with _open_output(csv) as out:
-            failed = _run(recognizer, items, box_data, out, as_csv=csv is not None, annotate_dir=annotate,
-                          top_k=top_k, explain_dir=explain)
-    except FacemotionError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-    except KeyboardInterrupt:
-        _fail("interrupted", code=130)
+            if demo:
+                demo_image = _demo_image()
+                paths = [*(paths or []), str(demo_image)]
+            if not paths:
+                fail("give image files, folders or globs (or --demo)")
+            items = expand_inputs(paths, recursive=recursive)
+            _check_outputs(items, csv=csv, annotate=annotate, boxes=boxes)
+            if explain is not None:
+                _check_outputs(items, csv=csv, annotate=explain, boxes=boxes, option="--explain")
+            box_data = read_boxes_file(boxes) if boxes is not None else None
+            recognizer = Recognizer(model, detector, detector_model=detector_model, min_face_size=min_face_size,
+                                    score_threshold=score_threshold, max_faces=max_faces, margin=margin, align=align,
+                                    max_pixels=max_pixels, threads=threads)
+            for folder in (annotate, explain):
+                if folder is not None:
+                    folder.mkdir(parents=True, exist_ok=True)
+            with _open_output(csv) as out:
+                failed = _run(recognizer, items, box_data, out, as_csv=csv is not None, annotate_dir=annotate,
+                              top_k=top_k, explain_dir=explain)
     finally:
         if demo_image is not None:  # its own temporary folder: nothing is left behind
             shutil.rmtree(demo_image.parent, ignore_errors=True)
@@ -248,27 +262,30 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
     import csv as csv_module
 
     from facemotion.errors import FacemotionError
+    from facemotion.inference.rows import image_columns, image_rows
     from facemotion.types import ImageResult
 
     writer = csv_module.writer(out) if as_csv else None
     if writer is not None:
-        from facemotion.inference.rows import image_columns
-
         writer.writerow(image_columns(recognizer.labels))
     failed = 0
     used_names: dict[Path, set[str]] = {}  # annotated copies get unique names, per folder
     drawn = [(folder, folder == explain_dir) for folder in (annotate_dir, explain_dir) if folder is not None]
     for chunk in _chunks(items, _CHUNK):
-        todo = [path for path, error in chunk if error is None]
-        done = iter(recognizer.predict_batch(todo, boxes=[_boxes_for(box_data, p) for p in todo],
+        decoded = _decoded(chunk, recognizer) if drawn else [(path, error, None) for path, error in chunk]
+        todo = [(path, path if image is None else image) for path, error, image in decoded if error is None]
+        done = iter(recognizer.predict_batch([source for _, source in todo],
+                                             boxes=[_boxes_for(box_data, path) for path, _ in todo],
                                              explain=explain_dir is not None))
-        for path, error in chunk:
+        for path, error, image in decoded:
             result = ImageResult(path, error=error) if error is not None else next(done)
+            if result.path != path:  # given the decoded array, the Recognizer knows no path
+                result = dataclasses.replace(result, path=path)
             for folder, heatmaps in drawn:
-                if not result.ok:
+                if not result.ok or image is None:
                     break
                 try:
-                    _annotate_file(result, folder, used_names.setdefault(folder, set()), recognizer, top_k,
+                    _annotate_file(result, image, folder, used_names.setdefault(folder, set()), top_k,
                                    heatmaps=heatmaps)
                 except FacemotionError as exc:  # in the record too, not only on stderr: faces or error, not both
                     result = ImageResult(result.path, width=result.width, height=result.height, error=str(exc))
@@ -276,38 +293,11 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
                 failed += 1
                 typer.echo(f"error: {result.error}", err=True)
             if writer is not None:
-                writer.writerows(_csv_rows(result, recognizer.labels))
+                writer.writerows(image_rows(result, recognizer.labels))
             else:
-                record = result.to_dict()
-                record["faces"] = [face.to_dict(top_k=top_k) for face in result.faces]
-                out.write(json.dumps(record) + "\n")
+                out.write(json.dumps(result.to_dict(top_k=top_k)) + "\n")
             out.flush()
     return failed
 
 
-def download_models(
-    dest: Optional[Path] = typer.Option(None, help="File or folder for the YuNet .onnx (default: the user cache)."),
-    force: bool = typer.Option(False, help="Download again even if a good copy is there."),
-) -> None:
-    """Download the YuNet face detector (OpenCV Zoo, MIT licence) and check its SHA-256; predict never downloads.
-
-    Example: facemotion download-models   # then `facemotion predict photo.jpg -v` says "face detector: yunet"
-    """
-    from facemotion.cli.main import _fail, _setup_logging
-    from facemotion.errors import FacemotionError
-    from facemotion.faces.yunet_model import download_yunet
-
-    _setup_logging(False)
-    try:
-        path = download_yunet(dest, force=force)
-    except FacemotionError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"cannot write {dest or 'the cache'}: {exc}")
-    typer.echo(str(path))
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``predict`` and ``download-models`` to the ``facemotion`` app."""
-    app.command("predict", help=PREDICT_HELP, no_args_is_help=True)(predict)
-    app.command("download-models")(download_models)
+app.command("predict", help=PREDICT_HELP, no_args_is_help=True)(predict)

@@ -11,7 +11,10 @@ from typing import Optional
 
 import typer
 
-__all__ = ["register", "serve", "SERVE_HELP"]
+from facemotion.cli._common import exit_on_error, fail, setup_logging
+from facemotion.cli.app import app
+
+__all__ = ["serve", "SERVE_HELP"]
 
 SERVE_HELP = """Serve emotions over HTTP: POST /v1/predict, a web page at /, the OpenAPI page at /docs.
 
@@ -50,10 +53,7 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn's log level: critical, error, warning, info, debug."),
 ) -> None:
     """Serve emotions over HTTP (the help shown is SERVE_HELP)."""
-    from facemotion.cli.main import _fail, _setup_logging
-    from facemotion.errors import FacemotionError
-
-    _setup_logging(log_level == "debug")
+    setup_logging(log_level == "debug")
     try:
         import uvicorn
 
@@ -62,22 +62,18 @@ def serve(
         from facemotion.serving.recognizers import build_recognizer
         from facemotion.serving.settings import ServeSettings
     except ImportError as exc:
-        _fail(f"serve needs the serve extra ({exc.name} is missing): pip install 'facemotion[serve]'")
-    try:
+        fail(f"serve needs the serve extra ({exc.name} is missing): pip install 'facemotion[serve]'")
+    with exit_on_error():
         max_upload = None if max_upload_mb is None else int(max_upload_mb * 2**20)
         settings = ServeSettings.from_env(
             workers=workers, max_queue=max_queue, api_key=api_key, cors_origins=tuple(cors) if cors else None,
             max_upload_bytes=max_upload, max_pixels=max_pixels, timeout_s=timeout, model=model, detector=detector,
             detector_model=None if detector_model is None else str(detector_model))
         recognizer = build_recognizer(settings)
-    except FacemotionError as exc:
-        _fail(str(exc))
     typer.echo(f"facemotion: {recognizer!r}; {settings.workers} workers, {settings.capacity} requests at most"
                f"{', API key required' if settings.api_key else ''}", err=True)
     app = create_app(recognizer, settings=settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **uvicorn_options(settings))
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` to the ``facemotion`` app."""
-    app.command("serve", help=SERVE_HELP)(serve)
+app.command("serve", help=SERVE_HELP)(serve)

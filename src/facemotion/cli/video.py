@@ -1,4 +1,5 @@
-"""``facemotion video`` (a recorded file) and ``facemotion webcam`` (a camera or stream): emotions over time.
+"""``facemotion video``: emotions over time in a recorded file; ``facemotion webcam`` (cli/webcam.py) shares its
+options and its run function.
 
 Only typer is imported at module level; NumPy, OpenCV, ONNX Runtime and matplotlib load inside the commands, and
 torch never does. Both commands share one option set and one run function, so they write the same CSV, video, plot
@@ -17,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from facemotion.cli._common import CPU_COUNT, check_outputs
+from facemotion.cli._common import CPU_COUNT, check_outputs, describe_os_error, exit_on_error, fail, setup_logging
+from facemotion.cli.app import app
 from facemotion.labels import MAX_TOP_K
 
 if TYPE_CHECKING:
     from facemotion.video import VideoSource, VideoSummary
 
-__all__ = ["register", "video", "webcam"]
+__all__ = ["video", "run_video_command"]
 
 VIDEO_HELP = """Follow every face through a video and tell its emotion over time.
 
@@ -41,21 +43,6 @@ CSV: one row per processed frame and face (frame, time_s, track, x, y, w, h, det
 
 Exit code: 0 done; 1 the video cannot be read; 2 a bad option or model; 130 interrupted (what was processed """ \
     """is written)."""
-
-WEBCAM_HELP = """Live emotions from a camera or stream: an annotated window, or --headless data.
-
-Examples:
-
-  facemotion webcam          # camera 0 in a window; q stops
-
-  facemotion webcam --camera 1 --csv live.csv --out live.mp4
-
-  facemotion webcam --headless --camera rtsp://host/stream --duration 60 --plot timeline.png
-
---headless writes the CSV rows to stdout unless --csv is given. q, Esc or Ctrl-C stops cleanly: the CSV """ \
-    """(flushed every frame), video, plot and summary keep what was recorded.
-
-Exit code: 0 done or stopped; 1 the camera or stream cannot be opened; 2 a bad option or model."""
 
 # Options shared by both commands (typer reads each from the function's signature, so one object serves both).
 _CSV = typer.Option(None, "--csv", help="CSV, one row per processed frame and face; '-' for stdout.")
@@ -154,7 +141,7 @@ def _summary_lines(summary: VideoSummary, source: VideoSource, every: int) -> li
     return lines
 
 
-def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], end: Optional[str],
+def run_video_command(source_arg: str, *, live: bool, headless: bool, start: Optional[str], end: Optional[str],
          duration: Optional[float], csv: Optional[Path], out: Optional[Path], plot: Optional[Path],
          summary: Optional[Path], every: int, smooth: bool, smooth_window: float, iou: float,
          track_timeout: float, rescan: float, top_k: int, progress: bool, verbose: bool, explain: bool = False,
@@ -164,12 +151,12 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
     The keyword arguments not named here are the ``Recognizer``'s own (model, detector, margin...).
     """
     summary_path = summary  # the option; ``summary`` below is the run's result
-    from facemotion.cli.main import _fail, _setup_logging
-    from facemotion.errors import FacemotionError, VideoError
+    from facemotion.errors import VideoError
 
-    _setup_logging(verbose)
+    setup_logging(verbose)
     code = 0
-    try:
+    # a VideoError: the video cannot be read (1); Ctrl-C during setup (the frame loop handles its own)
+    with exit_on_error(codes={VideoError: 1}, os_error=describe_os_error):
         import cv2
 
         from facemotion.inference.recognizer import Recognizer
@@ -199,7 +186,7 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
         if recognizer_args["detector"] == "none":
-            _fail("--detector none takes each frame as one face; it makes no sense for video")
+            fail("--detector none takes each frame as one face; it makes no sense for video")
         begin = parse_timestamp(start, name="--start") or 0.0
         stop = duration if live else parse_timestamp(end, name="--end")
         recognizer = Recognizer(**recognizer_args)
@@ -239,14 +226,6 @@ def _run(source_arg: str, *, live: bool, headless: bool, start: Optional[str], e
             report(f"wrote {', '.join(written)}")
         if summary.interrupted and not live:
             code = 130
-    except VideoError as exc:
-        _fail(str(exc), code=1)
-    except FacemotionError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-    except KeyboardInterrupt:  # during setup; the frame loop handles its own
-        _fail("interrupted", code=130)
     if code:
         raise typer.Exit(code)
 
@@ -268,30 +247,8 @@ def video(
     from facemotion.video import parse_source
 
     if not isinstance(parse_source(input), Path):
-        from facemotion.cli.main import _fail
-
-        _fail(f"{input!r} is a camera or a stream: use `facemotion webcam --camera {input}`")
-    _run(options.pop("input"), live=False, headless=True, duration=None, **options)
+        fail(f"{input!r} is a camera or a stream: use `facemotion webcam --camera {input}`")
+    run_video_command(options.pop("input"), live=False, headless=True, duration=None, **options)
 
 
-def webcam(
-    camera: str = typer.Option("0", help="Camera index (0, 1...), a stream URL (rtsp://, http://) or a file."),
-    headless: bool = typer.Option(False, "--headless", help="No window: CSV rows to stdout (or --csv), and files."),
-    duration: Optional[float] = typer.Option(None, min=0.1, help="Stop after this many seconds."),
-    csv: Optional[Path] = _CSV, out: Optional[Path] = _OUT, plot: Optional[Path] = _PLOT,
-    summary: Optional[Path] = _SUMMARY, every: int = _EVERY,
-    model: str = _MODEL, detector: str = _DETECTOR, detector_model: Optional[Path] = _DETECTOR_MODEL,
-    min_face_size: int = _MIN_FACE, score_threshold: float = _SCORE, max_faces: Optional[int] = _MAX_FACES,
-    margin: Optional[float] = _MARGIN, align: bool = _ALIGN, smooth: bool = _SMOOTH, smooth_window: float = _WINDOW,
-    iou: float = _IOU, track_timeout: float = _TIMEOUT, rescan: float = _RESCAN, top_k: int = _TOP_K,
-    threads: int = _THREADS, progress: bool = _PROGRESS, verbose: bool = _VERBOSE, explain: bool = _EXPLAIN,
-) -> None:
-    """Live emotions from a camera or stream (the help shown is WEBCAM_HELP)."""
-    options = dict(locals())
-    _run(options.pop("camera"), live=True, start=None, end=None, **options)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``video`` and ``webcam`` to the ``facemotion`` app."""
-    app.command("video", help=VIDEO_HELP, no_args_is_help=True)(video)
-    app.command("webcam", help=WEBCAM_HELP)(webcam)
+app.command("video", help=VIDEO_HELP, no_args_is_help=True)(video)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from facemotion.labels import EMOTIONS, IMAGE_SIZE
+from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
 
 __all__ = ["USAGE_TO_SPLIT", "SPLITS", "Split", "FER2013"]
 
@@ -37,7 +37,7 @@ class Split:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def class_counts(self, num_classes: int = 7) -> np.ndarray:
+    def class_counts(self, num_classes: int = NUM_CLASSES) -> np.ndarray:
         """Images per label, in label order."""
         return np.bincount(self.labels, minlength=num_classes)
 

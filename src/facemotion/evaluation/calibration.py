@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from facemotion.inference.backends import softmax
+
 __all__ = ["softmax", "tta_probabilities", "nll", "fit_temperature"]
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def tta_probabilities(views: list[np.ndarray], temperature: float) -> np.ndarray:

@@ -32,7 +32,8 @@ from facemotion.faces.yunet_model import YUNET_ENV, find_yunet_model
 from facemotion.types import Box, BoxLike, Detection, Landmarks
 
 __all__ = ["DETECTORS", "DEFAULT_MIN_FACE_SIZE", "DEFAULT_SCORE_THRESHOLD", "DEFAULT_MAX_SIDE", "FaceDetector",
-           "YuNetDetector", "HaarDetector", "WholeImageDetector", "create_detector", "detections_from_boxes",
+           "YuNetDetector", "HaarDetector", "WholeImageDetector", "LimitedDetector", "create_detector",
+           "detections_from_boxes",
            "check_bgr", "scan_scale"]
 
 logger = logging.getLogger(__name__)
@@ -304,22 +305,59 @@ def detections_from_boxes(boxes: Iterable[BoxLike], image_shape: Sequence[int]) 
     return detections
 
 
+class LimitedDetector:
+    """A :class:`FaceDetector` object with the size, score and count limits a named detector takes as arguments.
+
+    :func:`create_detector` (and so ``Recognizer(detector=my_detector, max_faces=1)``) wraps a detector object in
+    one when any of the limits is given, rather than ignore them: faces under ``min_face_size`` pixels or scored
+    under ``score_threshold`` (a face without a score is kept) are dropped, the rest ordered best first and cut to
+    ``max_faces``. ``name`` is the base detector's, so the crop margin is that of its detections.
+    """
+
+    def __init__(self, base: FaceDetector, *, min_face_size: int | None = None, score_threshold: float | None = None,
+                 max_faces: int | None = None) -> None:
+        self.base = base
+        self.name = base.name
+        self.min_face_size = min_face_size
+        self.score_threshold = score_threshold
+        self.max_faces = max_faces
+
+    def __repr__(self) -> str:
+        return (f"LimitedDetector({self.base!r}, min_face_size={self.min_face_size}, "
+                f"score_threshold={self.score_threshold}, max_faces={self.max_faces})")
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        threshold = self.score_threshold
+        found = [d for d in self.base.detect(image) if threshold is None or d.score is None or d.score >= threshold]
+        return _finish(found, image.shape, self.min_face_size or 1, self.max_faces)
+
+
 def create_detector(name: str | FaceDetector = "auto", *, model_path: str | Path | None = None,
-                    score_threshold: float = DEFAULT_SCORE_THRESHOLD, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+                    score_threshold: float | None = None, min_face_size: int | None = None,
                     max_faces: int | None = None, max_side: int = DEFAULT_MAX_SIDE) -> FaceDetector:
-    """A detector by name (``auto``, ``yunet``, ``haar``, ``none``); a detector object is returned unchanged.
+    """A detector by name (``auto``, ``yunet``, ``haar``, ``none``), or the detector object given.
 
     ``auto`` picks YuNet when its model file can be found (see :func:`find_yunet_model`; the wheel ships one), else
-    Haar, and logs which at debug level (``facemotion predict --verbose`` shows it).
+    Haar, and logs which at debug level (``facemotion predict --verbose`` shows it). ``min_face_size`` and
+    ``score_threshold`` default to :data:`DEFAULT_MIN_FACE_SIZE` and :data:`DEFAULT_SCORE_THRESHOLD` for a named
+    detector; a detector object is returned unchanged when none of the three limits is given, and wrapped in a
+    :class:`LimitedDetector` that applies them when any is (never silently ignored).
     """
-    if not isinstance(name, str):
-        if isinstance(name, FaceDetector):
-            return name
-        raise FacemotionError(f"detector must be a name {DETECTORS} or a FaceDetector, got {type(name).__name__}")
-    if min_face_size < 1:
+    if min_face_size is not None and min_face_size < 1:
         raise FacemotionError(f"min_face_size must be >= 1 pixel, got {min_face_size}")
     if max_faces is not None and max_faces < 1:
         raise FacemotionError(f"max_faces must be >= 1 (or None for no limit), got {max_faces}")
+    if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:
+        raise FacemotionError(f"score_threshold must be in [0, 1], got {score_threshold}")
+    if not isinstance(name, str):
+        if not isinstance(name, FaceDetector):
+            raise FacemotionError(f"detector must be a name {DETECTORS} or a FaceDetector, got {type(name).__name__}")
+        if min_face_size is None and score_threshold is None and max_faces is None:
+            return name
+        return LimitedDetector(name, min_face_size=min_face_size, score_threshold=score_threshold,
+                               max_faces=max_faces)
+    min_face_size = DEFAULT_MIN_FACE_SIZE if min_face_size is None else min_face_size
+    score_threshold = DEFAULT_SCORE_THRESHOLD if score_threshold is None else score_threshold
     key = name.lower()
     if key == "auto":
         path = find_yunet_model(model_path)

@@ -7,14 +7,13 @@ only the CLI's ``download-models`` calls it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
 from pathlib import Path
 
 from facemotion.errors import ModelError
-from facemotion.paths import default_cache_dir
+from facemotion.paths import default_cache_dir, sha256_of
 
 __all__ = ["YUNET_ENV", "YUNET_FILENAME", "YUNET_SHA256", "YUNET_URL", "PACKAGED_YUNET", "cached_yunet_path",
            "find_yunet_model", "sha256_of", "download_yunet"]
@@ -57,15 +56,6 @@ def find_yunet_model(path: str | Path | None = None) -> Path | None:
     if cached.is_file():
         return cached
     return PACKAGED_YUNET if PACKAGED_YUNET.is_file() else None
-
-
-def sha256_of(path: Path) -> str:
-    """The hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def download_yunet(dest: Path | None = None, *, url: str = YUNET_URL, sha256: str = YUNET_SHA256,

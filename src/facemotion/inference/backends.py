@@ -18,7 +18,7 @@ from facemotion.inference.weights import resolve_model
 from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, check_labels
 
 __all__ = ["Classifier", "ExplainingClassifier", "OnnxClassifier", "TorchClassifier", "load_classifier",
-           "check_crops", "classifier_labels", "labels_from_metadata", "HEATMAP_OUTPUT"]
+           "check_crops", "classifier_labels", "labels_from_metadata", "softmax", "HEATMAP_OUTPUT"]
 
 HEATMAP_OUTPUT = "heatmaps"
 """The graph output holding the class activation maps (see :mod:`facemotion.models.export`)."""
@@ -127,7 +127,7 @@ class OnnxClassifier:
         """Probabilities and class activation maps from one run of the graph."""
         if not self.has_heatmaps:
             raise NoHeatmapsError(f"{self.path} was exported before heatmaps existed (it has no {HEATMAP_OUTPUT!r} "
-                                  f"output); re-export it: facemotion export --weights {self.path} --out NEW.onnx "
+                                  f"output); re-export it: facemotion export --model {self.path} --out NEW.onnx "
                                   f"(keeps its metadata and model card; needs the train extra)")
         batch = check_crops(crops)
         if batch.shape[0] == 0:
@@ -163,7 +163,7 @@ class TorchClassifier:
         return torch.cat(outs).numpy() if outs else np.zeros((0, len(self.labels)), np.float32)
 
     def predict_proba(self, crops: np.ndarray) -> np.ndarray:
-        return _softmax(self.logits(crops) / self.temperature)
+        return softmax(self.logits(crops) / self.temperature).astype(np.float32)
 
     def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and class activation maps; a model without a pooled linear head raises NoHeatmapsError."""
@@ -173,13 +173,15 @@ class TorchClassifier:
 
         with torch.inference_mode():
             logits, maps = logits_and_maps(self.model, torch.from_numpy(check_crops(crops)).to(self.device))
-        return _softmax(logits.float().cpu().numpy() / self.temperature), maps.float().cpu().numpy()
+        probabilities = softmax(logits.float().cpu().numpy() / self.temperature).astype(np.float32)
+        return probabilities, maps.float().cpu().numpy()
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(logits)
-    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``(N, K)`` logits, shifted by each row's maximum so large logits cannot overflow; the
+    dtype is kept (the calibration fit works in float64, the classifiers return float32)."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def load_classifier(model: str | Path, *, threads: int = 0) -> Classifier:

@@ -11,7 +11,7 @@ import numpy as np
 from facemotion.errors import FacemotionError, NoHeatmapsError
 from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin, detections_from_boxes
 from facemotion.faces.align import crop_to_image
-from facemotion.faces.detect import DEFAULT_MAX_SIDE, DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
+from facemotion.faces.detect import DEFAULT_MAX_SIDE
 from facemotion.inference.backends import Classifier, ExplainingClassifier, classifier_labels, load_classifier
 from facemotion.inference.explain import Explain, explain_labels, face_heatmap
 from facemotion.inference.images import DEFAULT_MAX_PIXELS, ChannelOrder, ImageInput, describe_source, load_image
@@ -42,13 +42,16 @@ class Recognizer:
         detector: ``"auto"`` (YuNet when its model is installed, else Haar), ``"yunet"``, ``"haar"``, ``"none"``
             (the whole image is one face), or a :class:`~facemotion.faces.FaceDetector`.
         detector_model: path to the YuNet ``.onnx`` (default: ``$FACEMOTION_YUNET_MODEL``, then the user cache).
-        min_face_size: ignore faces smaller than this many pixels.
-        score_threshold: minimum YuNet score in [0, 1] (Haar gives no score).
+        min_face_size: ignore faces smaller than this many pixels (None: 20 for a named detector).
+        score_threshold: minimum YuNet score in [0, 1] (None: 0.6 for YuNet; Haar gives no score).
         max_faces: keep at most this many faces per image, best first (None: all).
         margin: crop margin as a fraction of the box; None uses the value measured for the detector.
         align: rotate faces upright from the eye landmarks when the detector gives them.
         max_pixels: refuse encoded images with more pixels than this (decompression bombs); None: no limit.
         threads: ONNX Runtime threads for the classifier (0: its default).
+
+    With a detector object, ``min_face_size``, ``score_threshold`` and ``max_faces`` are applied to its detections
+    when given (:class:`~facemotion.faces.detect.LimitedDetector`), and the object's own settings hold otherwise.
 
     One Recognizer may be shared by threads: detection is serialised per detector, the ONNX session is
     thread-safe. ``labels`` holds the model's label names (FER2013's seven for the packaged models); every result's
@@ -56,8 +59,8 @@ class Recognizer:
     """
 
     def __init__(self, model: str | Path | Classifier = "default", detector: str | FaceDetector = "auto", *,
-                 detector_model: str | Path | None = None, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
-                 score_threshold: float = DEFAULT_SCORE_THRESHOLD, max_faces: int | None = None,
+                 detector_model: str | Path | None = None, min_face_size: int | None = None,
+                 score_threshold: float | None = None, max_faces: int | None = None,
                  margin: float | None = None, align: bool = True, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                  max_side: int = DEFAULT_MAX_SIDE, threads: int = 0) -> None:
         if margin is not None and not 0.0 <= margin <= 1.0:
@@ -83,22 +86,25 @@ class Recognizer:
                 f"margin={self._margin_for(self.detector.name)}, align={self.align})")
 
     def __call__(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
-                 channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[FaceResult]:
-        return self.predict(image, boxes=boxes, channel_order=channel_order, explain=explain)
+                 channel_order: ChannelOrder = "bgr", explain: Explain = False,
+                 detector: FaceDetector | None = None) -> list[FaceResult]:
+        return self.predict(image, boxes=boxes, channel_order=channel_order, explain=explain, detector=detector)
 
     def _margin_for(self, detector_name: str) -> float:
         return self.margin if self.margin is not None else default_margin(detector_name)
 
-    def detect(self, image: np.ndarray, boxes: Sequence[BoxLike] | None = None) -> list[Detection]:
-        """The faces to classify in a BGR image: the detector's, or ``boxes`` when given."""
+    def detect(self, image: np.ndarray, boxes: Sequence[BoxLike] | None = None, *,
+               detector: FaceDetector | None = None) -> list[Detection]:
+        """The faces to classify in a BGR image: ``boxes`` when given, else those of ``detector`` (default: the
+        recognizer's own :attr:`detector`)."""
         if boxes is not None:
             return detections_from_boxes(boxes, image.shape)
-        return self.detector.detect(image)
+        return (self.detector if detector is None else detector).detect(image)
 
-    def _crops(self, image: np.ndarray,
-               boxes: Sequence[BoxLike] | None) -> tuple[list[Detection], np.ndarray, float]:
-        detections = self.detect(image, boxes)
-        margin = self._margin_for("boxes" if boxes is not None else self.detector.name)
+    def _crops(self, image: np.ndarray, boxes: Sequence[BoxLike] | None,
+               detector: FaceDetector | None = None) -> tuple[list[Detection], np.ndarray, float]:
+        detections = self.detect(image, boxes, detector=detector)
+        margin = self._margin_for("boxes" if boxes is not None else (detector or self.detector).name)
         return detections, crop_faces(image, detections, margin=margin, align=self.align), margin
 
     def classify(self, crops: np.ndarray) -> np.ndarray:
@@ -114,7 +120,8 @@ class Recognizer:
         return np.asarray(probabilities, dtype=np.float32), np.asarray(maps, dtype=np.float32)
 
     def predict(self, image: ImageInput, *, boxes: Sequence[BoxLike] | None = None,
-                channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[FaceResult]:
+                channel_order: ChannelOrder = "bgr", explain: Explain = False,
+                detector: FaceDetector | None = None) -> list[FaceResult]:
         """Every face in one image, best detection first; ``[]`` when there is none.
 
         Args:
@@ -123,6 +130,9 @@ class Recognizer:
             channel_order: ``bgr`` (OpenCV) or ``rgb``, for 3- or 4-channel NumPy arrays only.
             explain: give each face a :class:`~facemotion.types.Heatmap`: ``True`` for its top label, ``"all"``
                 for every label, or a label name or list of names. ``False`` (the default) costs nothing.
+            detector: find the faces of this one call with this detector instead of :attr:`detector` (the crop
+                margin is then that of ``detector.name``); the video analyzer passes one that searches only around
+                the tracked faces (:meth:`~facemotion.video.regions.RegionDetector.around`).
 
         Raises:
             ImageError: the image cannot be read (see :func:`~facemotion.inference.images.load_image`).
@@ -131,7 +141,7 @@ class Recognizer:
         """
         keep = explain_labels(explain, self.labels)
         bgr = load_image(image, channel_order=channel_order, max_pixels=self.max_pixels)
-        detections, crops, margin = self._crops(bgr, boxes)
+        detections, crops, margin = self._crops(bgr, boxes, detector)
         if not detections:
             return []
         if keep is None:

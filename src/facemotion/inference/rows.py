@@ -1,7 +1,8 @@
 """The table form of image results: one row per face, one row for an image without a face or with an error.
 
-Written once and shared by ``facemotion predict --csv`` and ``facemotion batch``, so the two give the same rows.
-Missing values are ``None`` (the CSV writer writes them as empty cells, Parquet as nulls).
+Written once and shared by ``facemotion predict --csv`` and ``facemotion batch``, so the two give the same rows;
+:func:`face_cells`, one face's cells, is shared with the video CSV too. Missing values are ``None`` (the CSV writer
+writes them as empty cells, Parquet as nulls).
 """
 
 from __future__ import annotations
@@ -10,23 +11,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from facemotion.labels import EMOTIONS
-from facemotion.types import ImageResult
+from facemotion.types import FaceResult, ImageResult
 
-__all__ = ["image_columns", "image_rows"]
+__all__ = ["FACE_COLUMNS", "face_cells", "image_columns", "image_rows"]
+
+
+FACE_COLUMNS: tuple[str, ...] = ("x", "y", "w", "h", "detection_score", "emotion", "confidence")
+"""The columns of one face before its probabilities (one column per label follows, in the labels' order)."""
+
+
+def face_cells(face: FaceResult, labels: Sequence[str] = EMOTIONS) -> list[Any]:
+    """One face's cells: :data:`FACE_COLUMNS`, then its probability for each of ``labels``, rounded as in its JSON."""
+    d = face.to_dict()
+    return [*face.box.to_tuple(), d["detection_score"], d["emotion"], d["confidence"],
+            *(d["probabilities"][e] for e in labels)]
 
 
 def image_columns(labels: Sequence[str] = EMOTIONS) -> list[str]:
     """The column names, with one probability column per label."""
-    return ["path", "face", "x", "y", "w", "h", "detection_score", "emotion", "confidence", *labels, "error"]
+    return ["path", "face", *FACE_COLUMNS, *labels, "error"]
 
 
 def image_rows(result: ImageResult, labels: Sequence[str] = EMOTIONS) -> list[list[Any]]:
     """The rows of one image, in :func:`image_columns` order."""
     if not result.faces:
-        return [[result.path, *([None] * (8 + len(labels))), result.error]]
-    rows = []
-    for i, face in enumerate(result.faces):
-        d = face.to_dict()
-        rows.append([result.path, i, *face.box.to_tuple(), d["detection_score"], d["emotion"], d["confidence"],
-                     *(d["probabilities"][e] for e in labels), None])
-    return rows
+        return [[result.path, *([None] * (len(FACE_COLUMNS) + 1 + len(labels))), result.error]]
+    return [[result.path, i, *face_cells(face, labels), None] for i, face in enumerate(result.faces)]

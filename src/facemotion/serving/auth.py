@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from facemotion.serving.uploads import ServiceError
+from facemotion.serving.errors import ServiceError
 
 __all__ = ["key_matches", "api_key_dependencies"]
 

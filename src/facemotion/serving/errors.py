@@ -20,14 +20,31 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-from facemotion.serving.uploads import ClientGone, ServiceError
-
-__all__ = ["add_error_handlers", "json_error", "redact_paths"]
+__all__ = ["ServiceError", "ClientGone", "add_error_handlers", "json_error", "redact_paths"]
 
 logger = logging.getLogger(__name__)
 
 CLIENT_CLOSED = 499
 """The status logged for a request whose client went away (nginx's convention); nobody receives it."""
+
+
+class ServiceError(Exception):
+    """An answer other than 200, turned into ``{"error": message}`` with this status and headers by the app."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its upload was complete: nobody is left to answer."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the client closed the connection during the upload, after {received:,} bytes")
+        self.received = received
+
 
 _NAME = r"[^\s\\/:;,'\"()<>\[\]{}|*?=]"  # a character of a file name (or of a relative path's first folder)
 _FOLDER = r"[^\\/\r\n\t:;,'\"()<>\[\]{}|*?]"  # a character of a folder name: spaces allowed

@@ -1,8 +1,9 @@
 """The Recognizers a service uses: the one loaded at start-up, and others built on request, each part loaded once.
 
-A request may ask for another packaged model (``default``/``fast``) or detector (``auto``/``yunet``/``haar``/
-``none``). Classifiers and detectors are cached separately and combined, so asking for ``fast`` with three
-detectors loads the ``fast`` model once, and the start-up model and detector are reused under their names.
+A request may ask for another packaged model (``default``/``fast``: ``inference.weights.PACKAGED_MODELS``) or
+detector (``auto``/``yunet``/``haar``/``none``: ``faces.detect.DETECTORS``). Classifiers and detectors are cached
+separately and combined, so asking for ``fast`` with three detectors loads the ``fast`` model once, and the
+start-up model and detector are reused under their names.
 Loading happens on the worker threads (it is slow), under a lock so that two requests never load the same thing.
 A choice that cannot load here raises :class:`ChoiceUnavailable`, whose message names the request's option only:
 why it failed (a server path, as a rule) is for the server log.
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from facemotion.errors import ModelError
+from facemotion.inference.weights import PACKAGED_MODELS
 from facemotion.serving.settings import ServeSettings
 
 if TYPE_CHECKING:
@@ -22,12 +25,13 @@ if TYPE_CHECKING:
     from facemotion.inference.backends import Classifier
     from facemotion.inference.recognizer import Recognizer
 
-__all__ = ["Recognizers", "ChoiceUnavailable", "MODEL_CHOICES", "DETECTOR_CHOICES", "build_recognizer"]
+__all__ = ["Recognizers", "ChoiceUnavailable", "build_recognizer", "model_label"]
 
 logger = logging.getLogger(__name__)
 
-MODEL_CHOICES: tuple[str, ...] = ("default", "fast")
-DETECTOR_CHOICES: tuple[str, ...] = ("auto", "yunet", "haar", "none")
+def model_label(model: str) -> str:
+    """How a model is named to clients: a packaged name as is, a file by its name only (no server paths)."""
+    return model if model in PACKAGED_MODELS else Path(model).name
 
 
 class ChoiceUnavailable(ModelError):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from facemotion.labels import EMOTIONS
 
 __all__ = ["BoxModel", "LandmarksModel", "Probabilities", "TopKEntry", "FaceModel", "Timing", "PredictResponse",
-           "ErrorResponse", "HealthResponse", "ReadyResponse", "relabel_openapi"]
+           "ErrorResponse", "HealthResponse", "ReadyResponse", "error_response", "relabel_openapi"]
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -137,6 +137,11 @@ class ReadyResponse(BaseModel):
     workers: int
     capacity: int
     in_flight: int
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """A route's ``responses`` entry for one error status: the :class:`ErrorResponse` body, and when it is sent."""
+    return {"model": ErrorResponse, "description": description}
 
 
 def relabel_openapi(schema: dict[str, Any], labels: Sequence[str]) -> dict[str, Any]:

@@ -16,9 +16,7 @@ from typing import Any
 
 from facemotion.errors import FacemotionError
 
-__all__ = ["ServeSettings", "ENV_PREFIX", "ENV_VARS", "default_workers"]
-
-ENV_PREFIX = "FACEMOTION_"
+__all__ = ["ServeSettings", "ENV_VARS", "default_workers"]
 
 ENV_VARS: dict[str, str] = {
     "max_upload_bytes": "FACEMOTION_MAX_UPLOAD_BYTES",

@@ -4,7 +4,8 @@ The body is read here, chunk by chunk, and refused with 413 as soon as it passes
 upload never sits whole in memory; a declared ``Content-Length`` over the limit is refused before a byte is read.
 A raw body declared as something other than an image is refused with 415 before it is read. Every chunk is taken
 from the service's :class:`~facemotion.serving.limits.UploadBudget` as it arrives (503 when the budget is spent), and
-a client that closes the connection mid-upload ends the request with :class:`ClientGone`, one log line, no traceback.
+a client that closes the connection mid-upload ends the request with
+:class:`~facemotion.serving.errors.ClientGone`, one log line, no traceback.
 """
 
 from __future__ import annotations
@@ -14,28 +15,12 @@ from collections.abc import Callable
 
 from starlette.requests import ClientDisconnect, Request
 
-__all__ = ["ServiceError", "ClientGone", "check_declared_size", "read_image"]
+from facemotion.serving.errors import ClientGone, ServiceError
+
+__all__ = ["check_declared_size", "read_image", "media_type"]
 
 RAW_TYPES = ("application/octet-stream",)
 """Media types accepted as a raw image body besides ``image/*`` (and an absent Content-Type)."""
-
-
-class ServiceError(Exception):
-    """An answer other than 200, turned into ``{"error": message}`` with this status and headers by the app."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-class ClientGone(Exception):
-    """The client closed the connection before its upload was complete: nobody is left to answer."""
-
-    def __init__(self, received: int) -> None:
-        super().__init__(f"the client closed the connection during the upload, after {received:,} bytes")
-        self.received = received
 
 
 def _too_large(limit: int) -> ServiceError:

@@ -1,78 +1,110 @@
-"""One TrainConfig, validated, saved in config.json and in every checkpoint so any run can be rebuilt and resumed."""
+"""One TrainConfig, validated, saved in config.json and in every checkpoint so any run can be rebuilt and resumed.
+
+It is the only place a training setting is declared: each field carries its help text, its range and choices and
+whether ``facemotion train`` takes it (:func:`setting`), and the command's options and the model card's command
+line are both built from these fields. Only the standard library is imported, so the command line can read the
+fields without torch.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-__all__ = ["TrainConfig"]
+__all__ = ["TrainConfig", "setting", "option_name", "command_line"]
 
-_CHOICES = {
-    "optimizer": ("sgd", "adamw"),
-    "schedule": ("onecycle", "cosine", "constant"),
-    "class_weights": ("none", "balanced", "sqrt"),
-    "device": ("auto", "cpu", "cuda"),
-    "faces": ("given", "detect"),
-}
+
+def setting(default: Any = dataclasses.MISSING, *, help: str = "", cli: bool = True, flag: Optional[str] = None,
+            choices: Optional[tuple[str, ...]] = None, min: Optional[float] = None, max: Optional[float] = None,
+            card: str = "always", default_factory: Any = dataclasses.MISSING) -> Any:
+    """A ``TrainConfig`` field with what the command line needs to know of it.
+
+    Args:
+        help: the option's help text.
+        cli: whether ``facemotion train`` takes it as an option (else its default holds there).
+        flag: the option's name when it is not the field's (``--arch`` for ``model``).
+        choices: the values allowed, checked by the config and listed in the help.
+        min, max: the range the command line enforces (the config checks its own, in ``__post_init__``).
+        card: ``always`` spelled out in the model card's command line, or ``when_set`` (differs from the default).
+    """
+    metadata = {"help": help, "cli": cli, "flag": flag, "choices": choices, "min": min, "max": max, "card": card}
+    if default_factory is not dataclasses.MISSING:
+        return field(default_factory=default_factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+_OWN_DATA = "Your own images"
 
 
 @dataclass
 class TrainConfig:
     """Every setting of a training run. Defaults are the recipe of the shipped CPU model."""
 
-    data: str
-    out: str
-    model: str = "vgg_m"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 40
-    batch_size: int = 128
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    warmup_epochs: float = 2.0
-    label_smoothing: float = 0.1
-    class_weights: str = "none"
-    balanced_sampling: bool = False
-    shift: float = 0.1
-    rotate: float = 15.0
-    scale: float = 0.15
-    flip: bool = True
-    erase: float = 0.5
-    mixup: float = 0.0
-    cutmix: float = 0.0
-    teacher: str | None = None
-    distill: float = 0.5
-    seed: int = 0
-    subset: int = 0
-    patience: int = 0
-    device: str = "auto"
-    bf16: bool = True
-    channels_last: bool = True
-    threads: int = 0
-    eval_batch_size: int = 512
-    labels: list[str] | None = None
+    data: str = setting(help="FER2013 (CSV, folders, packed .npz) or your own images: DIR/<label>/*, "
+                             "DIR/{train,val[,test]}/<label>/*, or a path,label[,split] CSV manifest.")
+    out: str = setting(help="Run directory for config.json, metrics.csv, checkpoints.")
+    model: str = setting("vgg_m", flag="arch", help="The architecture to train: a registered model name (see "
+                                                    "`facemotion models`).")
+    model_kwargs: dict[str, Any] = setting(default_factory=dict, cli=False,
+                                           help="Architecture arguments (width, depth, dropout, num_classes).")
+    epochs: int = setting(40, min=1)
+    batch_size: int = setting(128, min=1)
+    optimizer: str = setting("sgd", choices=("sgd", "adamw"), help="sgd (Nesterov) or adamw.")
+    lr: float = setting(0.1, min=0.0)
+    momentum: float = setting(0.9, cli=False)
+    weight_decay: float = setting(5e-4, min=0.0)
+    schedule: str = setting("onecycle", choices=("onecycle", "cosine", "constant"),
+                            help="onecycle, cosine or constant.")
+    warmup_epochs: float = setting(2.0, min=0.0)
+    label_smoothing: float = setting(0.1, min=0.0, max=0.99)
+    class_weights: str = setting("none", choices=("none", "balanced", "sqrt"),
+                                 help="Loss weights per class: none, balanced or sqrt.")
+    balanced_sampling: bool = setting(False, help="Draw each batch class-balanced instead of shuffling.")
+    shift: float = setting(0.1, min=0.0, help="Random shift, fraction of the image size.")
+    rotate: float = setting(15.0, min=0.0, help="Random rotation, degrees.")
+    scale: float = setting(0.15, min=0.0, help="Random zoom, 1 +- scale.")
+    flip: bool = setting(True, help="Random horizontal flip.")
+    erase: float = setting(0.5, min=0.0, max=0.99, help="Random erasing probability.")
+    mixup: float = setting(0.0, min=0.0, help="Mixup alpha (0 = off).")
+    cutmix: float = setting(0.0, min=0.0, help="CutMix alpha (0 = off).")
+    teacher: Optional[str] = setting(None, help="Distil from this model (default, fast, .onnx, .pt): its "
+                                                "probabilities on the training images become soft targets.")
+    distill: float = setting(0.5, min=0.0, max=1.0,
+                             help="Weight of the teacher's probabilities in the targets (with --teacher).")
+    seed: int = setting(0)
+    subset: int = setting(0, min=0, help="Train on this many training images (0 = all), for quick checks.")
+    patience: int = setting(0, min=0, help="Stop after this many epochs without val improvement (0 = never).")
+    device: str = setting("auto", choices=("auto", "cpu", "cuda"), help="auto, cpu or cuda.")
+    bf16: bool = setting(True, cli=False)
+    channels_last: bool = setting(True, cli=False)
+    threads: int = setting(0, min=0, help="CPU threads for torch (0 = torch's default).")
+    eval_batch_size: int = setting(512, cli=False)
+    labels: Optional[list[str]] = setting(None, help="Your own data's label order, comma-separated (default: "
+                                                     "sorted label names).")
     """Your own data's label order (default: sorted names); FER2013's seven for FER2013."""
-    val_fraction: float = 0.1
-    test_fraction: float = 0.0
-    faces: str = "given"
-    skip_bad: bool = False
-    init: str | None = None
+    val_fraction: float = setting(0.1, min=0.0, max=0.9, card="when_set",
+                                  help=f"{_OWN_DATA} without a split: share drawn for val (stratified, by --seed).")
+    test_fraction: float = setting(0.0, min=0.0, max=0.9, card="when_set", help="... and for test.")
+    faces: str = setting("given", choices=("given", "detect"), card="when_set",
+                         help=f"{_OWN_DATA}: given (each is a face crop) or detect (find and align the face as "
+                              f"predict does).")
+    skip_bad: bool = setting(False, card="when_set", help="Leave out unreadable files (listed in the run's "
+                                                          "skipped.csv) instead of stopping.")
+    init: Optional[str] = setting(None, help="Fine-tune from default, fast, accurate (when shipped), an .onnx or a "
+                                             ".pt; another label set gets a new head.")
     """Start from these weights: ``default``, ``fast``, ``accurate``, an exported ``.onnx`` or a ``.pt``."""
-    freeze: int = 0
+    freeze: int = setting(0, min=0, card="when_set", help="With --init: body stages kept fixed, from the input.")
     """Body stages kept fixed, counted from the input (fine-tuning)."""
-    body_lr: float = 1.0
+    body_lr: float = setting(1.0, min=0.0, card="when_set",
+                             help="With --init: the body's learning rate as a fraction of --lr.")
     """The body's learning rate as a fraction of ``lr`` (the new head always takes ``lr``)."""
 
     def __post_init__(self) -> None:
-        for name, choices in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in choices:
-                raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(f"{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -104,7 +136,38 @@ class TrainConfig:
             raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
         return cls(**values)
 
-    @classmethod
-    def from_json(cls, path: str | Path) -> TrainConfig:
-        data = json.loads(Path(path).read_text())
-        return cls.from_dict(data["config"] if "config" in data else data)
+
+def option_name(f: dataclasses.Field) -> str:
+    """The ``facemotion train`` option of a field, without dashes: ``arch`` for ``model``, ``batch-size``..."""
+    return (f.metadata.get("flag") or f.name).replace("_", "-")
+
+
+def command_line(config: dict[str, Any]) -> str:
+    """The ``facemotion train`` command that rebuilds a saved config (a checkpoint's ``config``), for model cards.
+
+    The recipe's settings are spelled out whatever their value (a later default must not change what the card
+    says was run); your own data's and fine-tuning's only where they differ from the default; ``distill`` only
+    with a teacher; the architecture's arguments (``--width``...) after them.
+    """
+    parts = [f"--data {config.get('data')}", f"--out {config.get('out')}"]
+    for f in dataclasses.fields(TrainConfig):
+        value = config.get(f.name)
+        if not f.metadata.get("cli") or f.name in ("data", "out") or value is None:
+            continue
+        if f.name == "distill" and not config.get("teacher"):
+            continue
+        if f.metadata.get("card") == "when_set" and value == f.default:
+            continue
+        parts.append(_flag(option_name(f), value))
+    for name, value in (config.get("model_kwargs") or {}).items():
+        if name != "num_classes":
+            parts.append(_flag(name.replace("_", "-"), value))
+    return " ".join(["facemotion train", *parts])
+
+
+def _flag(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return f"--{'' if value else 'no-'}{name}"
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    return f"--{name} {value}"

@@ -7,7 +7,6 @@ costs seconds where scoring every augmented batch would cost the teacher's forwa
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from facemotion.inference.backends import load_classifier
 from facemotion.inference.weights import resolve_model
 from facemotion.labels import IMAGE_SIZE, NUM_CLASSES
+from facemotion.paths import sha256_of
 
 __all__ = ["teacher_probabilities", "teacher_description", "blend_targets"]
 
@@ -32,8 +32,7 @@ def teacher_probabilities(teacher: str, images: np.ndarray, *, batch_size: int =
 def teacher_description(teacher: str) -> dict[str, Any]:
     """Which file taught the run: a packaged name can later point at another model, so record its hash too."""
     path = Path(resolve_model(teacher)).resolve()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return {"name": teacher, "path": str(path), "sha256_16": digest}
+    return {"name": teacher, "path": str(path), "sha256_16": sha256_of(path)[:16]}
 
 
 def blend_targets(one_hot: torch.Tensor, teacher: torch.Tensor | None, weight: float) -> torch.Tensor:

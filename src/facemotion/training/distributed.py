@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from facemotion.errors import FacemotionError
+from facemotion.training.optim import steps_per_epoch
 
 if TYPE_CHECKING:
     from facemotion.training.loop import EpochMetrics
@@ -105,7 +106,7 @@ def rank_order(order: torch.Tensor, batch_size: int, ctx: DistContext) -> torch.
     if not ctx.enabled:
         return order
     per_rank = batch_size // ctx.world_size
-    steps = max(len(order) // batch_size, 1)
+    steps = steps_per_epoch(len(order), batch_size)
     if len(order) < batch_size:  # fewer images than one batch: split what there is
         return order[ctx.rank::ctx.world_size]
     return order[:steps * batch_size].view(steps, ctx.world_size, per_rank)[:, ctx.rank].reshape(-1)

@@ -21,6 +21,7 @@ from facemotion.evaluation.metrics import expected_calibration_error
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, to_onnx
+from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
 
@@ -48,14 +49,6 @@ def git_commit(path: Path) -> str | None:
     return out.stdout.strip() or None
 
 
-# Settings that `facemotion train` does not take as options (their defaults hold) or that are spelled out already.
-_NOT_ON_COMMAND_LINE = frozenset({"data", "out", "model_kwargs", "momentum", "bf16", "channels_last",
-                                  "eval_batch_size"})
-# Settings of your own data and fine-tuning, spelled out only when they differ from these defaults.
-_SHOWN_WHEN_SET = {"val_fraction": 0.1, "test_fraction": 0.0, "faces": "given", "skip_bad": False, "freeze": 0,
-                   "body_lr": 1.0}
-
-
 def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
     run_dir = weights.parent
     summary: dict[str, Any] = {"config": info.get("config"), "selected_epoch": info.get("epoch"),
@@ -71,16 +64,7 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
     if rows:
         summary["epochs_run"] = int(rows[-1]["epoch"])
         summary["train_seconds"] = round(sum(r["seconds"] for r in rows), 1)
-    cfg = info.get("config") or {}
-    unused = set() if cfg.get("teacher") else {"distill"}
-    settings = {**{k: v for k, v in cfg.items() if k not in _NOT_ON_COMMAND_LINE | unused and v is not None
-                   and not (k in _SHOWN_WHEN_SET and v == _SHOWN_WHEN_SET[k])},
-                **{k: v for k, v in cfg.get("model_kwargs", {}).items() if k != "num_classes"}}
-    if isinstance(settings.get("labels"), list):
-        settings["labels"] = ",".join(settings["labels"])
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
-                     else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in settings.items())
-    summary["command"] = f"facemotion train --data {cfg.get('data')} --out {cfg.get('out')} {flags}".strip()
+    summary["command"] = command_line(info.get("config") or {})
     return summary
 
 

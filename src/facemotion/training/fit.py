@@ -6,9 +6,8 @@ import dataclasses
 import json
 import logging
 import platform
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,11 +23,12 @@ from facemotion.training.checkpoint import BEST, LAST, save_atomic
 from facemotion.training.config import TrainConfig
 from facemotion.training.data_source import data_record, load_training_data, write_skipped
 from facemotion.training.distill import teacher_description, teacher_probabilities
-from facemotion.training.loop import evaluate_epoch, train_one_epoch
-from facemotion.training.optim import build_optimizer, lr_at
+from facemotion.training.loop import TrainProgress, evaluate_epoch, train_one_epoch
+from facemotion.training.optim import build_optimizer, lr_at, steps_per_epoch
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
 
-__all__ = ["fit", "resume_config", "resolve_device", "channels_last_safe", "class_weight_vector", "epoch_seed"]
+__all__ = ["fit", "resume", "resume_config", "resolve_device", "channels_last_safe", "class_weight_vector",
+           "epoch_seed"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def channels_last_safe(model: torch.nn.Module, device: torch.device) -> bool:
     return device.type == "cuda" or not grouped
 
 
-def class_weight_vector(labels: np.ndarray, mode: str, num_classes: int = 7) -> np.ndarray | None:
+def class_weight_vector(labels: np.ndarray, mode: str, num_classes: int = NUM_CLASSES) -> np.ndarray | None:
     """Per-class loss weights: ``balanced`` is N / (K * n_c); ``sqrt`` its square root, a milder push."""
     if mode == "none":
         return None
@@ -124,7 +124,7 @@ def _load_resume_state(last: Path) -> dict[str, Any]:
 
 
 def resume_config(run_dir: str | Path) -> TrainConfig:
-    """The settings of the run in ``run_dir`` that ``fit(..., resume=True)`` continues: its ``last.pt``'s config.
+    """The settings of the run in ``run_dir`` that :func:`resume` continues: its ``last.pt``'s config.
 
     ``train --resume RUN --nproc N`` checks ``N`` against this config's device, not the command line's default.
     """
@@ -134,18 +134,43 @@ def resume_config(run_dir: str | Path) -> TrainConfig:
     return _load_resume_state(last)["config"]
 
 
-def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
-    """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory.
+def fit(cfg: TrainConfig, *, progress: TrainProgress | None = None) -> Path:
+    """Train ``cfg.model`` on FER2013 Training, select on PublicTest; returns the run directory ``cfg.out``.
 
-    With ``resume``, continues from ``last.pt`` in ``cfg.out`` and ends where an uninterrupted run would have. Under
-    ``torchrun`` (or ``facemotion train --nproc N``) every process calls this; see :mod:`.distributed`.
+    ``progress`` is told of every epoch and, every few steps, of the running loss and accuracy (the CLI passes a
+    tqdm bar); training itself prints nothing.
+
+    Under ``torchrun`` (or ``facemotion train --nproc N``) every process calls this; see :mod:`.distributed`.
+    An interrupted run is continued with :func:`resume`.
 
     Raises:
         FacemotionError: bad data or settings; under DDP also another process of the run failing or dying.
     """
+    if (Path(cfg.out) / LAST).exists():
+        raise FacemotionError(f"{cfg.out} already holds a run; use --resume to continue it or choose another --out")
+    return _guarded(cfg, Path(cfg.out), None, progress)
+
+
+def resume(run_dir: str | Path, *, progress: TrainProgress | None = None) -> Path:
+    """Continue the run in ``run_dir`` from its ``last.pt`` with the settings saved there; it ends where an
+    uninterrupted run would have. Returns ``run_dir``.
+
+    Raises:
+        FacemotionError: nothing to resume, or a damaged ``last.pt`` (named).
+    """
+    last = Path(run_dir) / LAST
+    if not last.is_file():
+        raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
+    state = _load_resume_state(last)
+    return _guarded(state["config"], Path(run_dir), state, progress)
+
+
+def _guarded(cfg: TrainConfig, run_dir: Path, state: dict[str, Any] | None,
+             progress: TrainProgress | None) -> Path:
+    """``_fit``, with a failed collective (a peer that died or hangs) turned into a message, and DDP torn down."""
     finished = False
     try:
-        run_dir = _fit(cfg, resume=resume, progress=progress)
+        _fit(cfg, run_dir=run_dir, state=state, progress=progress)
         finished = True
         return run_dir
     except RuntimeError as exc:  # a collective failed or timed out: a peer died or hangs
@@ -160,17 +185,8 @@ def fit(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Pat
         distributed.teardown(wait_for_peers=finished)
 
 
-def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
-    run_dir = Path(cfg.out)
-    state: dict[str, Any] | None = None
-    if resume:
-        last = run_dir / LAST
-        if not last.is_file():
-            raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
-        state = _load_resume_state(last)
-        cfg = state["config"]
-    elif (run_dir / LAST).exists():
-        raise FacemotionError(f"{run_dir} already holds a run; use --resume to continue it or choose another --out")
+def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
+         progress: TrainProgress | None) -> Path:
     ctx, device = distributed.setup(resolve_device(cfg.device))
     if ctx.enabled and cfg.batch_size % ctx.world_size:
         raise FacemotionError(f"batch_size {cfg.batch_size} does not split over {ctx.world_size} processes; give a "
@@ -259,9 +275,10 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
     sample_weights = torch.as_tensor(class_weight_vector(train.labels, "balanced", len(names)), dtype=torch.float32,
                                      device=device) if cfg.balanced_sampling else None
     loss_weights = None if weights_np is None else torch.as_tensor(weights_np, dtype=torch.float32, device=device)
-    steps_per_epoch = max(len(train) // cfg.batch_size, 1)
-    total_steps = steps_per_epoch * cfg.epochs
-    warmup_steps = int(cfg.warmup_epochs * steps_per_epoch)
+    steps = steps_per_epoch(len(train), cfg.batch_size)
+    total_steps = steps * cfg.epochs
+    warmup_steps = int(cfg.warmup_epochs * steps)
+    report = progress if ctx.is_main else None
 
     def lr_for_step(step: int) -> float:
         return lr_at(step, total_steps, base_lr=cfg.lr, schedule=cfg.schedule, warmup_steps=warmup_steps)
@@ -277,17 +294,16 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
                                        cfg.batch_size, ctx)
         if ctx.enabled:  # the same order on every rank, its own augmentation draws
             gen.manual_seed(epoch_seed(seed, ctx.rank + 1))
-        bar = _progress_bar(steps_per_epoch * rank_cfg.batch_size, epoch, cfg.epochs, progress and ctx.is_main)
+        if report is not None:
+            report.start_epoch(epoch, cfg.epochs, steps * rank_cfg.batch_size)
         train_metrics = train_one_epoch(train_model, optimizer, train_x, train_y, order, gen, rank_cfg,
-                                        lr_for_step=lr_for_step, first_step=(epoch - 1) * steps_per_epoch,
+                                        lr_for_step=lr_for_step, first_step=(epoch - 1) * steps,
                                         class_weights=loss_weights, teacher=teacher,
-                                        progress=_bar_feed(bar) if bar is not None else None)
+                                        progress=None if report is None else report.step)
         distributed.broadcast_buffers(model)
-        val_metrics = distributed.average_metrics(evaluate_epoch(model, val_x, val_y, cfg)[0], len(val_y))
-        if bar is not None:
-            bar.set_postfix(loss=f"{train_metrics.loss:.3f}", acc=f"{train_metrics.accuracy:.3f}",
-                            val_acc=f"{val_metrics.accuracy:.3f}")
-            bar.close()
+        val_metrics = distributed.average_metrics(evaluate_epoch(model, val_x, val_y, cfg), len(val_y))
+        if report is not None:
+            report.end_epoch(train_metrics, val_metrics)
         improved = val_metrics.accuracy > best_acc
         if improved:
             best_acc, best_epoch, bad_epochs = val_metrics.accuracy, epoch, 0
@@ -299,7 +315,7 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
         stopped_early = cfg.patience > 0 and bad_epochs >= cfg.patience
         if not ctx.is_main:
             continue
-        append_metrics(run_dir, {"epoch": epoch, "lr": lr_for_step(epoch * steps_per_epoch - 1),
+        append_metrics(run_dir, {"epoch": epoch, "lr": lr_for_step(epoch * steps - 1),
                                  "train_loss": train_metrics.loss, "train_acc": train_metrics.accuracy,
                                  "val_loss": val_metrics.loss, "val_acc": val_metrics.accuracy,
                                  "seconds": train_metrics.seconds + val_metrics.seconds})
@@ -316,21 +332,3 @@ def _fit(cfg: TrainConfig, *, resume: bool, progress: bool) -> Path:
                         best_epoch)
     return run_dir
 
-
-def _bar_feed(bar: Any) -> Callable[[int, float, float], None]:
-    """``train_one_epoch``'s progress callback for a bar: advance it, show the epoch's running loss and accuracy."""
-
-    def feed(new_images: int, loss: float, accuracy: float) -> None:
-        bar.update(new_images)
-        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
-
-    return feed
-
-
-def _progress_bar(total: int, epoch: int, epochs: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="img", leave=False, file=sys.stderr,
-                mininterval=1.0, dynamic_ncols=True)

@@ -5,19 +5,20 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facemotion.labels import NUM_CLASSES
 from facemotion.training import augment, distributed
 from facemotion.training.config import TrainConfig
 from facemotion.training.distill import blend_targets
-from facemotion.training.optim import set_lr
+from facemotion.training.optim import set_lr, steps_per_epoch
 
-__all__ = ["EpochMetrics", "train_one_epoch", "predict_logits", "evaluate_epoch", "soft_cross_entropy"]
+__all__ = ["EpochMetrics", "TrainProgress", "train_one_epoch", "predict_logits", "evaluate_epoch",
+           "soft_cross_entropy"]
 
 PROGRESS_EVERY = 10
 """Steps between progress reports."""
@@ -28,6 +29,20 @@ class EpochMetrics:
     loss: float
     accuracy: float
     seconds: float
+
+
+class TrainProgress(Protocol):
+    """What :func:`~facemotion.training.fit.fit` reports while it trains, for a live display (the CLI's tqdm bar):
+    training itself draws nothing. Under DDP only the main process reports."""
+
+    def start_epoch(self, epoch: int, epochs: int, images: int) -> None:
+        """Epoch ``epoch`` of ``epochs`` begins; it trains on ``images`` images (this process's share)."""
+
+    def step(self, new_images: int, loss: float, accuracy: float) -> None:
+        """``new_images`` more were trained on; the epoch's running mean loss and accuracy so far."""
+
+    def end_epoch(self, train: EpochMetrics, val: EpochMetrics) -> None:
+        """The epoch's training and PublicTest metrics."""
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, *, smoothing: float = 0.0,
@@ -90,8 +105,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     correct = torch.zeros((), device=device)
     seen = 0
     shown = 0  # images already passed to ``progress``
-    num_classes = getattr(getattr(model, "module", model), "num_classes", 7)  # through a DDP wrapper
-    steps = _num_batches(len(order), cfg.batch_size)
+    num_classes = getattr(getattr(model, "module", model), "num_classes", NUM_CLASSES)  # through a DDP wrapper
+    steps = steps_per_epoch(len(order), cfg.batch_size)
     for i, step in enumerate(range(first_step, first_step + steps)):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
         x = images[idx].float()
@@ -117,12 +132,6 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
                         time.perf_counter() - start)  # over all ranks under DDP
 
 
-def _num_batches(n: int, batch_size: int) -> int:
-    """Full batches only when there are enough images: a tiny last batch adds noise to BatchNorm statistics."""
-    full = n // batch_size
-    return full if full >= 1 else 1
-
-
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, channels_last: bool = True,
                    bf16: bool = False) -> torch.Tensor:
@@ -132,16 +141,14 @@ def predict_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 
     for i in range(0, images.shape[0], batch_size):
         with _autocast(images.device, bf16):
             outs.append(model(_prepare(images[i:i + batch_size], channels_last)).float())
-    return torch.cat(outs) if outs else torch.zeros(0, 7, device=images.device)
+    return torch.cat(outs) if outs else torch.zeros(0, getattr(model, "num_classes", NUM_CLASSES), device=images.device)
 
 
-def evaluate_epoch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
-                   ) -> tuple[EpochMetrics, np.ndarray]:
-    """Loss and accuracy on a held-out split (no augmentation, no smoothing), and its probabilities."""
+def evaluate_epoch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig) -> EpochMetrics:
+    """Loss and accuracy on a held-out split (no augmentation, no smoothing)."""
     start = time.perf_counter()
     logits = predict_logits(model, images, batch_size=cfg.eval_batch_size, channels_last=cfg.channels_last,
                             bf16=cfg.bf16)
     loss = float(F.cross_entropy(logits, labels))
     accuracy = float((logits.argmax(1) == labels).float().mean())
-    probs = torch.softmax(logits, 1).cpu().numpy()
-    return EpochMetrics(loss, accuracy, time.perf_counter() - start), probs
+    return EpochMetrics(loss, accuracy, time.perf_counter() - start)

@@ -7,7 +7,14 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["build_optimizer", "lr_at", "set_lr"]
+__all__ = ["build_optimizer", "lr_at", "set_lr", "steps_per_epoch"]
+
+
+def steps_per_epoch(images: int, batch_size: int) -> int:
+    """Optimizer steps in an epoch of ``images``: full batches only, a tiny last batch adds noise to BatchNorm
+    statistics; one (short) batch when there are fewer images than that. The schedule, the loop and the DDP split
+    all count with this."""
+    return max(images // batch_size, 1)
 
 
 def _groups(params: list[nn.Parameter], weight_decay: float, lr_scale: float) -> list[dict]:

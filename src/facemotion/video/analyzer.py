@@ -7,7 +7,6 @@ only a sequence of frames has: identity over time (:mod:`~facemotion.video.track
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 from collections.abc import Iterable, Iterator
@@ -18,7 +17,7 @@ import numpy as np
 from facemotion.errors import FacemotionError
 from facemotion.inference.explain import Explain, explain_labels
 from facemotion.inference.images import ChannelOrder
-from facemotion.types import FaceResult, Heatmap
+from facemotion.types import Detection, FaceResult, Heatmap
 from facemotion.video.regions import RegionDetector
 from facemotion.video.results import FrameResult, TrackedFace
 from facemotion.video.smoothing import DEFAULT_SMOOTH_WINDOW, EmaSmoother
@@ -48,7 +47,7 @@ class VideoAnalyzer:
         analyzer = VideoAnalyzer(Recognizer(detector="yunet"))
         for result in analyzer.stream(my_frames, fps=25):          # any iterable of BGR arrays
             for tracked in result.faces:
-                print(result.time, tracked.track_id, tracked.face.emotion)
+                print(result.time, tracked.track_id, tracked.smoothed.emotion)
 
         for result in analyzer.analyze("session.mp4", every=5):    # or a file, camera index or URL
             ...
@@ -81,11 +80,8 @@ class VideoAnalyzer:
         # for every label's map (one classifier run either way) and keep the one of the label each face shows.
         self._top_only = wanted == "top" and smooth_window is not None
         self._query: Explain = "all" if self._top_only else explain
-        # The same recognizer (classifier, margin, alignment) with a detector that searches regions only: a shallow
-        # copy, so the caller's recognizer is left as it is.
+        # The recognizer's detector, run only around the tracked faces: passed to each predict call that wants it.
         self._regions = RegionDetector(recognizer.detector)
-        self._regional = copy.copy(recognizer)
-        self._regional.detector = self._regions
         self._last_scan: float | None = None
         self.tracker = IouTracker(iou_threshold=iou_threshold, timeout=track_timeout)
         self.smoother = EmaSmoother(smooth_window) if smooth_window is not None else None
@@ -131,8 +127,8 @@ class VideoAnalyzer:
         boxes = self.tracker.boxes
         recent = self._last_scan is not None and 0 <= time - self._last_scan < self.rescan
         if boxes and recent:
-            self._regions.regions = list(boxes.values())
-            faces = self._regional.predict(image, channel_order=channel_order, explain=self._query)
+            faces = self.recognizer.predict(image, channel_order=channel_order, explain=self._query,
+                                            detector=self._regions.around(list(boxes.values())))
             if faces:
                 return faces
         self._last_scan = time
@@ -149,10 +145,9 @@ class VideoAnalyzer:
         if self.smoother is None:
             return face
         probabilities = self.smoother.update(track_id, np.fromiter(face.probabilities.values(), np.float64), time)
-        smoothed = dict(zip(face.probabilities, probabilities.tolist()))
-        emotion = max(smoothed, key=smoothed.__getitem__)
-        shown = dataclasses.replace(face, emotion=emotion, confidence=smoothed[emotion], probabilities=smoothed)
-        return self._shown_map(shown, emotion)
+        shown = FaceResult.from_probabilities(Detection(face.box, face.detection_score, face.landmarks),
+                                              probabilities, heatmap=face.heatmap, labels=tuple(face.probabilities))
+        return self._shown_map(shown, shown.emotion)
 
     def stream(self, frames: Iterable[Frame | np.ndarray], *, fps: float | None = None,
                channel_order: ChannelOrder = "bgr") -> Iterator[FrameResult]:

@@ -14,6 +14,8 @@ that small or the context that tight, and is unbiased with the face at 160 pixel
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -36,10 +38,12 @@ def region_settings(detector_name: str) -> tuple[float, int]:
 
 
 class RegionDetector:
-    """A :class:`~facemotion.faces.FaceDetector` that runs ``base`` only inside :attr:`regions` (set before each call).
+    """Runs ``base`` only inside the regions around given face boxes: ``detect(image, regions)``.
 
     Boxes and landmarks come back in the full frame's pixels, and ``name`` is the base detector's, so the crop margin
-    and alignment are those of a full-frame detection.
+    and alignment are those of a full-frame detection. :meth:`around` binds the regions of one frame into a
+    :class:`~facemotion.faces.FaceDetector` for ``Recognizer.predict(image, detector=...)``; nothing is set on the
+    object between calls, so one RegionDetector serves any number of threads and frames.
 
     Args:
         base: the detector to run on each region.
@@ -61,13 +65,16 @@ class RegionDetector:
             narrowed: Any = copy.copy(base)
             narrowed.min_face_size = max(narrowed.min_face_size, self.face_size // 2)
             self.base = narrowed
-        self.regions: list[Box] = []
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces found in the regions around :attr:`regions`, best first, duplicates (overlapping regions) removed."""
+    def around(self, regions: Sequence[Box]) -> FaceDetector:
+        """A detector that searches only around ``regions`` (face boxes in the frame's pixels)."""
+        return _Around(self, tuple(regions))
+
+    def detect(self, image: np.ndarray, regions: Sequence[Box]) -> list[Detection]:
+        """Faces found in the regions around ``regions``, best first, duplicates (overlapping regions) removed."""
         height, width = image.shape[:2]
         found: list[Detection] = []
-        for box in self.regions:
+        for box in regions:
             side = max(box.w, box.h, 1)
             pad = round(side * self.expand)
             region = Box(box.x - pad, box.y - pad, box.w + 2 * pad, box.h + 2 * pad).clip(width, height)
@@ -86,6 +93,21 @@ class RegionDetector:
             if all(iou(detection.box, other.box) < 0.5 for other in kept):
                 kept.append(detection)
         return kept
+
+
+@dataclass(frozen=True)
+class _Around:
+    """The :class:`~facemotion.faces.FaceDetector` of :meth:`RegionDetector.around`: one frame's regions, bound."""
+
+    search: RegionDetector
+    regions: tuple[Box, ...]
+
+    @property
+    def name(self) -> str:
+        return self.search.name
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.search.detect(image, self.regions)
 
 
 def _to_frame(detection: Detection, region: Box, sx: float, sy: float) -> Detection:

@@ -6,6 +6,7 @@ They wrap :class:`~facemotion.types.FaceResult` rather than extend it, so the ph
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,18 +21,25 @@ class TrackedFace:
 
     Attributes:
         track_id: the same number for the same person from frame to frame (1, 2, ...).
-        face: the face with its *smoothed* probabilities, emotion and confidence (the raw ones when smoothing is off).
+        smoothed: the face with its *smoothed* probabilities, emotion and confidence (the raw ones when smoothing is
+            off): what to show.
         raw: the classifier's own answer for this frame alone.
     """
 
     track_id: int
-    face: FaceResult
+    smoothed: FaceResult
     raw: FaceResult
+
+    @property
+    def face(self) -> FaceResult:
+        """Deprecated alias of :attr:`smoothed` (its name in 0.1; to be removed in the next release)."""
+        warnings.warn("TrackedFace.face is deprecated: use TrackedFace.smoothed", DeprecationWarning, stacklevel=2)
+        return self.smoothed
 
     def to_dict(self) -> dict[str, Any]:
         """The face's JSON form plus ``track_id`` and ``raw`` (``emotion``, ``confidence``, ``probabilities``)."""
         raw = self.raw.to_dict()
-        return {"track_id": self.track_id, **self.face.to_dict(),
+        return {"track_id": self.track_id, **self.smoothed.to_dict(),
                 "raw": {k: raw[k] for k in ("emotion", "confidence", "probabilities")}}
 
 

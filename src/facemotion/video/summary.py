@@ -104,10 +104,10 @@ class VideoSummary:
             track = self.tracks.get(tracked.track_id)
             if track is None:
                 track = self.tracks[tracked.track_id] = TrackSummary(
-                    tracked.track_id, label_names=tuple(tracked.face.probabilities))
+                    tracked.track_id, label_names=tuple(tracked.smoothed.probabilities))
             track.times.append(result.time)
-            track.probabilities.append(list(tracked.face.probabilities.values()))
-            track.labels[tracked.face.emotion] += 1
+            track.probabilities.append(list(tracked.smoothed.probabilities.values()))
+            track.labels[tracked.smoothed.emotion] += 1
 
     @property
     def processing_fps(self) -> float:

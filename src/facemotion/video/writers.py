@@ -18,6 +18,7 @@ import numpy as np
 
 from facemotion.errors import FacemotionError
 from facemotion.inference.annotate import annotate
+from facemotion.inference.rows import FACE_COLUMNS, face_cells
 from facemotion.labels import EMOTIONS
 from facemotion.video.results import FrameResult
 
@@ -27,8 +28,7 @@ __all__ = ["CSV_COLUMNS", "VIDEO_SUFFIXES", "CsvWriter", "AnnotatedVideoWriter",
 
 def csv_columns(labels: Sequence[str] = EMOTIONS) -> tuple[str, ...]:
     """The columns for a model with these label names: one probability column per label, smoothed and raw."""
-    return ("frame", "time_s", "track", "x", "y", "w", "h", "detection_score", "emotion", "confidence", *labels,
-            "raw_emotion", *(f"raw_{e}" for e in labels))
+    return ("frame", "time_s", "track", *FACE_COLUMNS, *labels, "raw_emotion", *(f"raw_{e}" for e in labels))
 
 
 CSV_COLUMNS: tuple[str, ...] = csv_columns()
@@ -44,22 +44,21 @@ def annotate_frame(image: np.ndarray, result: FrameResult | None, *, top_k: int 
     itself when there is nothing to draw."""
     if result is None or not result.faces:
         return image
-    faces = [t.face for t in result.faces]
+    faces = [t.smoothed for t in result.faces]
     return annotate(image, faces, top_k=top_k, titles=[f"#{t.track_id}" for t in result.faces],
                     heatmaps=any(face.heatmap is not None for face in faces))
 
 
 def csv_rows(result: FrameResult, labels: Sequence[str] = EMOTIONS) -> list[list[Any]]:
-    """The CSV rows of one frame, in :func:`csv_columns` order for ``labels``."""
+    """The CSV rows of one frame, in :func:`csv_columns` order for ``labels``: a face's cells are
+    :func:`~facemotion.inference.rows.face_cells` (the photo CSV's), then the raw emotion and probabilities."""
     time = round(result.time, 4)
     if not result.faces:
         return [[result.index, time] + [""] * (len(csv_columns(labels)) - 2)]
     rows = []
     for tracked in result.faces:
-        face, raw = tracked.face.to_dict(), tracked.raw.to_dict()
-        score = "" if face["detection_score"] is None else face["detection_score"]
-        rows.append([result.index, time, tracked.track_id, *tracked.face.box.to_tuple(), score, face["emotion"],
-                     face["confidence"], *(face["probabilities"][e] for e in labels), raw["emotion"],
+        raw = tracked.raw.to_dict()
+        rows.append([result.index, time, tracked.track_id, *face_cells(tracked.smoothed, labels), raw["emotion"],
                      *(raw["probabilities"][e] for e in labels)])
     return rows
 

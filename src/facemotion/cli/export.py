@@ -1,0 +1,63 @@
+"""``facemotion export``: a checkpoint (or an ensemble) to the ONNX graph and model card that ship."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from facemotion.cli._common import check_outputs, deprecated_alias, exit_on_error, fail, setup_logging
+from facemotion.cli.app import app
+
+__all__ = ["export"]
+
+
+@app.command("export")
+def export(
+    model: list[Path] = typer.Option([], help="A .pt checkpoint (best.pt of a run) or an exported .onnx with its "
+                                              "card; repeat the option to export the ensemble that averages their "
+                                              "logits (a graph's own members join one by one). One .onnx alone is "
+                                              "written again with heatmaps, metadata and card kept.",
+                                     show_default=False),
+    out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json. "
+                                       "Never one of the --model files: a re-export is written beside its source."),
+    calibrate: Optional[Path] = typer.Option(None, help="FER2013 data whose PublicTest split fits the temperature "
+                                                        "(checkpoints only: a re-exported .onnx keeps its own "
+                                                        "temperature, and --calibrate with one is refused)."),
+    flip_tta: Optional[bool] = typer.Option(None, "--flip-tta/--no-flip-tta",
+                                            help="Average with the mirrored face inside the graph. Default: on for "
+                                                 "a checkpoint; as the old graph had it for a re-exported .onnx "
+                                                 "(given, it is honoured and recorded in the metadata)."),
+    weights: list[Path] = typer.Option([], "--weights", hidden=True, help="Deprecated spelling of --model."),
+) -> None:
+    """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
+    dynamic batch."""
+    setup_logging(False)
+    from facemotion.models.export import check_onnx_path
+
+    sources: list[Path] = list(deprecated_alias("--model", "--weights", model, weights, empty=[]))  # type: ignore
+    if not sources:
+        fail("--model is required: a .pt checkpoint or an exported .onnx (repeat it for an ensemble)")
+    with exit_on_error():  # before anything is written: a .onnx name, not a folder, and no output that is an input
+        check_onnx_path(out)
+        inputs = [*sources, *(w.with_suffix(".json") for w in sources if w.suffix.lower() == ".onnx")]
+        check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
+    if len(sources) == 1 and sources[0].suffix.lower() == ".onnx":
+        from facemotion.models.from_onnx import reexport_onnx
+
+        if calibrate is not None:
+            fail(f"--calibrate applies to checkpoint (.pt) exports only: the re-export of {sources[0]} keeps the "
+                 f"temperature its graph records; leave --calibrate out (or export the run's best.pt)")
+        with exit_on_error():
+            reexport_onnx(sources[0], out, flip_tta=flip_tta)
+        tta = "" if flip_tta is None else f", flip TTA {'on' if flip_tta else 'off'}"
+        typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {sources[0]} kept{tta})")
+        return
+    from facemotion.training.export_model import export_checkpoint
+
+    with exit_on_error():
+        card = export_checkpoint(sources, out, calibrate_data=calibrate,
+                                 flip_tta=True if flip_tta is None else flip_tta)
+    typer.echo(f"wrote {out} ({card['parameters']:,} parameters, temperature {card['temperature']:.3f}) "
+               f"and {out.with_suffix('.json')}")
