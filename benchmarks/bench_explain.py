@@ -5,7 +5,8 @@
 
 1. Deletion: mask the hottest 10/20/30/50 % of each crop's pixels (its predicted label's map, upsampled to 48x48)
    with the crop's mean gray, and watch that label's probability; then the same with a random map (random cells on
-   the same grid, as smooth as a heatmap), random pixels and the coldest pixels. A faithful map makes the hottest curve fall far faster. The area under each curve (0-50 %, as the mean
+   the same grid, as smooth as a heatmap), random pixels and the coldest pixels. A faithful map makes the hottest
+   curve fall far faster. The area under each curve (0-50 %, as the mean
    probability over the masked fraction) sums each curve up: lower is a steeper fall.
 2. Randomisation (Adebayo et al. 2018): the same maps from the architecture with freshly initialised weights. Maps
    that only echoed the image's edges would barely change; the rank correlation between the two says how much.
@@ -171,7 +172,8 @@ def main() -> None:
     smooth = upsampled(rng.random((len(crops), *maps.shape[2:])).astype(np.float32))  # a map of random cells
     orders = {"hottest first": hot, "random map": smooth, "random pixels": rng.random(hot.shape),
               "coldest first": -hot}
-    print(f"model {args.model} ({path.name}), {len(crops)} PublicTest faces, accuracy {np.mean(predicted == truth):.4f}")
+    accuracy = np.mean(predicted == truth)
+    print(f"model {args.model} ({path.name}), {len(crops)} PublicTest faces, accuracy {accuracy:.4f}")
     print(f"machine: {platform.processor() or platform.machine()}, ONNX Runtime threads {args.threads or 'default'}\n")
     print("### Deletion: probability of the predicted label as pixels are masked\n")
     print("| order | " + " | ".join(f"{f:.0%}" for f in FRACTIONS) + " | area (0-50 %) | top label kept at 50 % |")
@@ -197,9 +199,9 @@ def main() -> None:
         plain = OnnxClassifier(plain_graph(path, Path(folder)), threads=args.threads)
         for batch in (1, 32):
             x = crops[:batch]
-            base = median_seconds(lambda: plain.predict_proba(x)) / batch
-            off = median_seconds(lambda: classifier.predict_proba(x)) / batch
-            on = median_seconds(lambda: classifier.explain(x)) / batch
+            base = median_seconds(lambda x=x: plain.predict_proba(x)) / batch
+            off = median_seconds(lambda x=x: classifier.predict_proba(x)) / batch
+            on = median_seconds(lambda x=x: classifier.explain(x)) / batch
             print(f"| {batch} | {base * 1e3:.3f} ms | {off * 1e3:.3f} ms | {on * 1e3:.3f} ms | {on / off:.2f}x |")
     recognizer = Recognizer(classifier, detector="none")
     face = cv2.cvtColor(crops[0], cv2.COLOR_GRAY2BGR)

@@ -7,7 +7,8 @@ From FER2013's Training split, draw N images per label of a 3-label valence set 
 sad; neutral; positive: happy, surprise), write them as PNG files with a ``path,label,split`` manifest, and train
 ``vgg_m`` on them twice with the same epochs and batch 32: from scratch (the shipped recipe's learning rate 0.1)
 and ``--init default`` (0.05 for the new head, ``--body-lr 0.2`` so 0.01 for the body). PublicTest, relabelled
-the same way, is cut in two halves by position: the even rows select the epoch, the odd rows are scored once. PrivateTest is never read.
+the same way, is cut in two halves by position: the even rows select the epoch, the odd rows are scored once.
+PrivateTest is never read.
 
 The comparison flatters fine-tuning: the default model learnt from all of FER2013 Training (with its 7 labels) and
 chose its epoch on PublicTest. It measures what a user gets from starting at the shipped weights on faces like

@@ -15,7 +15,8 @@ from tests.serving.conftest import png
 from tests.serving.test_app import BRIGHT, assert_error
 
 
-@pytest.mark.parametrize(("explain", "labels"), [("true", None), ("all", list(EMOTIONS)), ("sad,happy", ["sad", "happy"])])
+@pytest.mark.parametrize(("explain", "labels"),
+                         [("true", None), ("all", list(EMOTIONS)), ("sad,happy", ["sad", "happy"])])
 def test_explain_returns_heatmaps(make_client: Any, explaining_onnx: Path, explain: str, labels: list | None) -> None:
     with make_client(classifier=OnnxClassifier(explaining_onnx)) as client:
         body = client.post("/v1/predict", params={"explain": explain}, content=png(BRIGHT)).json()

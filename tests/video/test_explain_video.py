@@ -15,7 +15,7 @@ from facemotion.video.writers import annotate_frame
 
 def test_tracked_faces_carry_heatmaps_and_are_drawn_with_them(explaining_onnx: Path) -> None:
     frames = [np.full((48, 48, 3), 60 + 20 * i, np.uint8) for i in range(3)]
-    for i, frame in enumerate(frames):
+    for frame in frames:
         frame[:24, :24] = 230
     analyzer = VideoAnalyzer(Recognizer(str(explaining_onnx), detector="none"), explain=True)
     results = list(analyzer.stream(frames, fps=10))

@@ -102,7 +102,8 @@ def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.nda
             continue
         seen.add(names[1])
         if names[1] not in init:
-            raise ModelError(f"{path}: {node.op_type} node {node.name!r} takes a computed weight; not a facemotion export")
+            raise ModelError(f"{path}: {node.op_type} node {node.name!r} takes a computed weight; "
+                             f"not a facemotion export")
         weight = init[names[1]]
         bias = init[names[2]] if len(names) > 2 and names[2] else None
         if node.op_type == "Gemm" and not any(a.name == "transB" and a.i == 1 for a in node.attribute):
@@ -151,7 +152,8 @@ def _load(path: Path, slots: list[_Slot], weights: list[tuple[str, np.ndarray, n
                 raise ModelError(f"{path}: layer {i} is {op} {weight.shape} in the graph but "
                                  f"{type(module).__name__} {tuple(module.weight.shape)} in the architecture")
             module.weight.copy_(torch.from_numpy(np.array(weight, dtype=np.float32)))
-            folded = torch.from_numpy(np.array(bias, dtype=np.float32)) if bias is not None else torch.zeros(weight.shape[0])
+            folded = (torch.from_numpy(np.array(bias, dtype=np.float32)) if bias is not None
+                      else torch.zeros(weight.shape[0]))
             if norm is not None:
                 norm.weight.fill_(1.0)
                 norm.bias.copy_(folded)
