@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, Optional
+from typing import NoReturn, Optional, TextIO
 
 import typer
 
@@ -36,13 +36,26 @@ def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged, not when the handler was made: a test runner
+    swaps stderr per invocation and closes the old one, and a library call logging later must not hit it."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False) -> None:
     """facemotion's own messages on stderr, debug lines with ``verbose``; other libraries' loggers are left alone
     (a root logger at DEBUG would print Pillow's PNG chunk chatter). Safe to call once per command invocation."""
     logger = logging.getLogger("facemotion")
     for handler in [h for h in logger.handlers if getattr(h, "_facemotion_cli", False)]:
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)  # this invocation's stderr (tests swap it per run)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler._facemotion_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

@@ -36,5 +36,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _exit(code: int) -> None:
+    """Leave without running C++ destructors: the run folder is written and the process group destroyed, but
+    gloo's threads can still be joinable at interpreter exit, and their destructor aborts the process ("terminate
+    called without an active exception", exit -6), which torchrun reports as a failed run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    _exit(main(sys.argv[1:]))
