@@ -164,7 +164,8 @@ def plan(epoch_seconds: float, concurrency: int, available: float, args: argpars
     as ``k / concurrency`` of the measured one (the GPU is the bottleneck); the check after a few epochs of the real
     run corrects that guess."""
     for seeds in range(min(args.seeds, concurrency), 0, -1):
-        per_epoch = epoch_seconds * (seeds / concurrency if seeds < concurrency else 1.0)
+        # a tiny probe can finish its epochs within the clock's resolution: never plan on a zero-length epoch
+        per_epoch = max(epoch_seconds * (seeds / concurrency if seeds < concurrency else 1.0), 1e-3)
         epochs = min(int(available / per_epoch), args.max_epochs)
         if epochs >= args.epochs or seeds == 1:
             return seeds, epochs

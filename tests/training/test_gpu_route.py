@@ -137,3 +137,8 @@ def test_watch_stops_workers_at_the_deadline() -> None:
     stuck = _Stuck()
     assert _script().watch(stuck, time.time() + 1.0) == "deadline"
     assert stuck.stopped
+
+
+def test_plan_survives_an_epoch_faster_than_the_clock() -> None:
+    """A tiny probe can time an epoch as 0 s (seen in CI): the plan caps epochs instead of dividing by zero."""
+    assert _script().plan(0.0, 2, 500.0, _args()) == (2, 300)
