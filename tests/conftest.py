@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -88,14 +90,17 @@ def yunet_path() -> Path:
     return YUNET
 
 
-def write_brightness_classifier(path: Path) -> Path:
-    """A tiny real ONNX classifier with the packaged models' contract (N x 1 x 48 x 48 raw pixels -> N x 7
-    probabilities) whose answer follows mean brightness: dark crops -> angry (0), bright -> neutral (6)."""
+def write_brightness_classifier(path: Path, labels: Sequence[str] | None = None) -> Path:
+    """A tiny real ONNX classifier with the packaged models' contract (N x 1 x 48 x 48 raw pixels -> N x K
+    probabilities) whose answer follows mean brightness: dark crops -> the first label, bright -> the last. With
+    ``labels``, K is their count and they go into the graph's ``labels`` metadata (a model trained on other data);
+    without, K = 7 and the graph names none, like the FER2013 models of before."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
-    k = np.arange(7, dtype=np.float32) - 3.0
-    weights = numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, 7), "w")
+    count = len(labels) if labels is not None else 7
+    k = np.arange(count, dtype=np.float32) - (count - 1) / 2
+    weights = numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, count), "w")
     bias = numpy_helper.from_array(-10.0 * k, "b")
     nodes = [helper.make_node("ReduceMean", ["crops"], ["mean"], axes=[1, 2, 3], keepdims=0),
              helper.make_node("Unsqueeze", ["mean", "one"], ["mean2"]),
@@ -104,10 +109,12 @@ def write_brightness_classifier(path: Path) -> Path:
              helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
     graph = helper.make_graph(
         nodes, "brightness", [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["N", 1, 48, 48])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 7])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", count])],
         initializer=[weights, bias, numpy_helper.from_array(np.array([1], np.int64), "one")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
+    if labels is not None:
+        helper.set_model_props(model, {"labels": json.dumps(list(labels))})
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path

@@ -79,26 +79,6 @@ def make_raising_task(spec: dict[str, Any]) -> PhotoTask:
 def write_three_label_classifier(path: Path) -> Path:
     """A tiny torch-free ONNX classifier of three labels (:data:`THREE_LABELS`, in its ``labels`` metadata) whose
     answer follows mean brightness: dark -> calm, mid -> tense, bright -> glad."""
-    import pytest
+    from tests.conftest import write_brightness_classifier
 
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    k = np.arange(3, dtype=np.float32) - 1.0
-    nodes = [helper.make_node("ReduceMean", ["crops"], ["mean"], axes=[1, 2, 3], keepdims=0),
-             helper.make_node("Unsqueeze", ["mean", "one"], ["mean2"]),
-             helper.make_node("MatMul", ["mean2", "w"], ["scaled"]),
-             helper.make_node("Add", ["scaled", "b"], ["logits"]),
-             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
-    graph = helper.make_graph(
-        nodes, "three", [helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["N", 1, 48, 48])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3])],
-        initializer=[numpy_helper.from_array((k * 20.0 / 255.0).reshape(1, 3), "w"),
-                     numpy_helper.from_array(-10.0 * k, "b"),
-                     numpy_helper.from_array(np.array([1], np.int64), "one")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    helper.set_model_props(model, {"labels": json.dumps(list(THREE_LABELS))})
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return write_brightness_classifier(path, THREE_LABELS)
