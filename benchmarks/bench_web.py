@@ -28,7 +28,7 @@ from bench_inference import SHARED, machine  # noqa: E402  (same folder)
 
 from facemotion.serving.static_site import export_site  # noqa: E402
 from tests.serving.static_host import StaticHost  # noqa: E402
-from tests.serving.test_browser import CHROMEDRIVER, CHROMIUM, FLAGS  # noqa: E402
+from tests.serving.test_browser import start_chromium  # noqa: E402
 
 
 def webcam_y4m(image: np.ndarray, path: Path, size: tuple[int, int] = (640, 480), frames: int = 30) -> Path:
@@ -90,19 +90,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     args = parser.parse_args()
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         export_site(work / "site")
         camera = webcam_y4m(cv2.imread(str(args.image)), work / "camera.y4m")
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in (*FLAGS, f"--user-data-dir={work / 'profile'}", "--use-fake-ui-for-media-stream",
-                     "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+        driver = start_chromium(work, camera)
         try:
             with StaticHost(work / "site") as host:
                 rows = [measure(driver, host.url, model, args.warmup, args.seconds) for model in args.models]

@@ -52,6 +52,23 @@ def ensure_chromium() -> str | None:
     return None if CHROMIUM.exists() and CHROMEDRIVER.exists() else "apt-get ran but Chromium is still missing"
 
 
+def start_chromium(work: Path, camera: Path, *, log: Path | None = None) -> Any:
+    """Headless Chromium under chromedriver, its profile in ``work`` and ``camera`` (a Y4M file) as its webcam:
+    one launch shared by the browser tests and ``benchmarks/bench_web.py``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={work / 'profile'}", "--use-fake-ui-for-media-stream",
+                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"):
+        options.add_argument(flag)
+    service = Service(executable_path=str(CHROMEDRIVER), **({"log_output": str(log)} if log else {}))
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    return driver
+
+
 def write_y4m(image: np.ndarray, path: Path, frames: int = 10) -> Path:
     """A short Y4M video of one still image: what Chromium's fake camera plays, in a loop."""
     height, width = (s - s % 2 for s in image.shape[:2])
@@ -77,19 +94,10 @@ def browser(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     reason = ensure_chromium()
     if reason is not None:
         pytest.skip(reason)
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
+    pytest.importorskip("selenium.webdriver")
     work = tmp_path_factory.mktemp("chromium")
     camera = write_y4m(cv2.imread(str(media_dir / "justin.jpg")), work / "justin.y4m")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={work / 'profile'}", "--use-fake-ui-for-media-stream",
-                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"):
-        options.add_argument(flag)
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(work / "chromedriver.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(WAIT_S)
+    driver = start_chromium(work, camera, log=work / "chromedriver.log")
     try:
         yield driver
     finally:

@@ -16,12 +16,9 @@ import pytest
 from facemotion.serving.static_site import export_site
 from tests.serving.static_host import StaticHost
 from tests.serving.test_browser import (
-    CHROMEDRIVER,
-    CHROMIUM,
-    FLAGS,
-    WAIT_S,
     ensure_chromium,
     save_screenshot,
+    start_chromium,
     wait_for,
     write_y4m,
 )
@@ -52,18 +49,10 @@ def browser(media_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     reason = ensure_chromium()
     if reason is not None:
         pytest.skip(reason)
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
+    pytest.importorskip("selenium.webdriver")
     work = tmp_path_factory.mktemp("chromium-private")
     camera = write_y4m(cv2.imread(str(media_dir / "justin.jpg")), work / "justin.y4m")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={work / 'profile'}", "--use-fake-ui-for-media-stream",
-                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT_S)
+    driver = start_chromium(work, camera)
     try:
         yield driver
     finally:
