@@ -65,3 +65,22 @@ def test_the_server_answers_site_json_and_model_files(client: Any) -> None:
         assert response.status_code == 200 and len(response.content) == item["bytes"], item["path"]
     assert client.get("/models/secrets.onnx").status_code == 404
     assert client.get("/models/..%2Fdefault.json").status_code == 404
+
+
+def test_the_runtime_binary_goes_out_gzipped_and_unpacks_to_wasm(client: Any, tmp_path: Path) -> None:
+    from facemotion.serving.static_site import RUNTIME_DIR, RUNTIME_WASM, runtime_wasm_gz
+
+    url = f"/{RUNTIME_DIR}/{RUNTIME_WASM}"
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert packed.status_code == 200 and packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["content-type"] == "application/wasm"
+    assert int(packed.headers["content-length"]) == runtime_wasm_gz().stat().st_size
+    assert packed.content[:4] == b"\0asm"  # the client undid the encoding
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == packed.content
+    manifest = client.get("/site.json").json()
+    exported = export_site(tmp_path / "site")
+    assert (tmp_path / "site" / RUNTIME_DIR / RUNTIME_WASM).read_bytes() == plain.content
+    assert not list((tmp_path / "site").rglob("*.gz"))
+    assert exported["runtime"]["bytes"] - manifest["runtime"]["bytes"] == len(plain.content) - int(
+        packed.headers["content-length"])

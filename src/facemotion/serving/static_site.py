@@ -9,6 +9,7 @@ package; :func:`export_site` writes the same files into a folder any static host
 
 from __future__ import annotations
 
+import gzip
 import inspect
 import json
 import shutil
@@ -20,11 +21,15 @@ from typing import Any
 from facemotion import __version__
 from facemotion.errors import FacemotionError
 
-__all__ = ["SiteFile", "site_files", "site_manifest", "export_site", "RUNTIME_DIR"]
+__all__ = ["SiteFile", "site_files", "site_manifest", "export_site", "RUNTIME_DIR", "RUNTIME_WASM", "runtime_wasm_gz"]
 
 RUNTIME_DIR = "static/vendor/onnxruntime-web"
 """Where the vendored runtime lies, relative to the page (``scripts/onnxruntime-web/refresh.sh`` fills it)."""
-_RUNTIME_FILES = ("ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm")
+RUNTIME_WASM = "ort-wasm-simd-threaded.wasm"
+"""The runtime's WebAssembly binary, as the page asks for it. The package keeps it gzipped (3.7 MB of 14.2): the
+server sends those bytes as they are, with ``Content-Encoding: gzip``, and ``export-web`` writes it unpacked, since a
+static host cannot be relied on to label a ``.gz`` file."""
+_RUNTIME_FILES = ("ort.wasm.bundle.min.mjs", f"{RUNTIME_WASM}.gz")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,18 @@ class SiteFile:
 
 def _static() -> Path:
     return Path(str(resources.files("facemotion.serving") / "static"))
+
+
+def runtime_wasm_gz() -> Path:
+    """The packaged, gzipped :data:`RUNTIME_WASM`."""
+    return _static() / RUNTIME_DIR.removeprefix("static/") / f"{RUNTIME_WASM}.gz"
+
+
+def _gunzipped_size(path: Path) -> int:
+    """The size of the file ``path`` unpacks to (gzip's trailer holds it modulo 2**32: ample for a wasm binary)."""
+    with path.open("rb") as f:
+        f.seek(-4, 2)
+        return int.from_bytes(f.read(4), "little")
 
 
 def site_files() -> dict[str, SiteFile]:
@@ -76,7 +93,7 @@ def site_manifest(*, server: bool, default_model: str = "default") -> dict[str, 
     """
     from facemotion.inference.backends import OnnxClassifier
 
-    runtime = [_static() / "vendor" / "onnxruntime-web" / name for name in _RUNTIME_FILES]
+    runtime = [_static() / RUNTIME_DIR.removeprefix("static/") / name for name in _RUNTIME_FILES]
     files = site_files()
     missing = [p for p in (*runtime, files["detector"].source) if not p.is_file()]
     if missing:
@@ -84,12 +101,14 @@ def site_manifest(*, server: bool, default_model: str = "default") -> dict[str, 
                               f"reinstall facemotion (or run scripts/onnxruntime-web/refresh.sh in a checkout)")
     version = (runtime[0].parent / "VERSION").read_text().split()[1] if (runtime[0].parent / "VERSION").is_file() \
         else "unknown"
+    # what the page downloads: the gzipped binary from the server, the unpacked one from a static host
+    runtime_bytes = runtime[0].stat().st_size + (runtime[1].stat().st_size if server else _gunzipped_size(runtime[1]))
     models = [{"name": name, "path": f.url, "bytes": f.source.stat().st_size,
                "labels": list(OnnxClassifier(f.source).labels)} for name, f in files.items() if name != "detector"]
     detector = files["detector"]
     return {"facemotion": __version__, "server": server,
             "default_model": default_model if any(m["name"] == default_model for m in models) else models[0]["name"],
-            "runtime": {"name": "onnxruntime-web", "version": version, "bytes": sum(p.stat().st_size for p in runtime)},
+            "runtime": {"name": "onnxruntime-web", "version": version, "bytes": runtime_bytes},
             "detector": {**_detector_settings(), "path": detector.url, "bytes": detector.source.stat().st_size},
             "models": models}
 
@@ -110,7 +129,9 @@ def export_site(dest: Path, *, default_model: str = "default", overwrite: bool =
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(static / "index.html", dest / "index.html")
     shutil.copytree(static, dest / "static", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("index.html", "__pycache__", "*.map"))
+                    ignore=shutil.ignore_patterns("index.html", "__pycache__", "*.map", "*.wasm.gz"))
+    with gzip.open(runtime_wasm_gz()) as packed, (dest / RUNTIME_DIR / RUNTIME_WASM).open("wb") as out:
+        shutil.copyfileobj(packed, out)
     (dest / "models").mkdir(exist_ok=True)
     for item in site_files().values():
         shutil.copy2(item.source, dest / item.url)
