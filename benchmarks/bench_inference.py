@@ -1,6 +1,6 @@
 """Inference speed: classifier faces/s (ONNX Runtime vs torch), detection and end-to-end latency per shared photo.
 
-    python benchmarks/bench_inference.py                      # packaged default and fast models, both detectors
+    python benchmarks/bench_inference.py                      # every packaged tier, both detectors
     python benchmarks/bench_inference.py --models default --threads 1 --seconds 3
 
 Prints Markdown tables and the machine they were measured on. Every figure is the median over repeated runs after
@@ -25,7 +25,7 @@ from facemotion.faces import create_detector
 from facemotion.inference.backends import OnnxClassifier
 from facemotion.inference.images import load_image
 from facemotion.inference.recognizer import Recognizer
-from facemotion.inference.weights import model_card, resolve_model
+from facemotion.inference.weights import PACKAGED_MODELS, model_card, resolve_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PHOTOS = ("justin.jpg", "no-faces.jpg", "solvay_conference.jpg")
@@ -45,14 +45,20 @@ def median_seconds(fn: Callable[[], object], budget: float, warmup: int = 2, max
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    """The CPU with its widest vector unit, its load, and the runtimes' versions: this project's 2-core VM has run
+    the same networks twice as fast on one host as on another, so a figure means little without them."""
+    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
                 break
     except OSError:
         pass
+    vector = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "")
+    cpu += f" ({vector})" if vector else ""
     import cv2
     import onnxruntime
 
@@ -125,7 +131,7 @@ def photo_tables(model: str, detectors: list[str], yunet: Path | None, threads: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=["default", "fast"], help="packaged names or .onnx paths")
+    parser.add_argument("--models", nargs="+", default=list(PACKAGED_MODELS), help="packaged names or .onnx paths")
     parser.add_argument("--detectors", nargs="+", default=["yunet", "haar"])
     parser.add_argument("--yunet", type=Path, default=SHARED / "models" / "face_detection_yunet_2026may.onnx")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime and torch threads (0 = default)")

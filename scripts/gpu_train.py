@@ -367,7 +367,7 @@ def main() -> None:
     p = sub.add_parser("pack", help="FER2013 -> the compact payload (here)")
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, default=PAYLOAD)
-    p.add_argument("--quality", type=int, nargs="+", default=[95, 92, 90, 85, 80],
+    p.add_argument("--quality", type=int, nargs="+", default=[95, 92, 90, 85, 80, 75, 70],
                    help="JPEG qualities to try, in order; the first that fits is kept")
     p.add_argument("--headroom", type=float, default=4.0, help="MiB to leave free under the 64 MiB limit")
     p.add_argument("--subset", type=int, default=0, help="stratified images per split, for tests")

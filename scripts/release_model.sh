@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Turn finished training runs into a shipped model: calibrate on PublicTest, export ONNX into the package,
 # score PublicTest and (once) PrivateTest, and record everything in the model card beside the file.
-#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR|MODEL.onnx [RUN_DIR|MODEL.onnx ...]
+#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR|MODEL.onnx[K,...] [...]
 # One run ships its best.pt; several ship the ensemble that averages their logits. An exported .onnx (with its card
-# beside it) joins as its members: a shipped model whose checkpoints are gone can be part of a larger ensemble.
+# beside it) joins as its members (MODEL.onnx[K] or [K,L]: those members only), so a shipped model whose checkpoints
+# are gone can be part of another ensemble.
 # e.g. scripts/release_model.sh default --no-flip-tta runs/vgg_m_e60_s1 runs/vgg_m_e60_s2 (the shipped default)
 #      scripts/release_model.sh accurate src/facemotion/weights/default.onnx campaign/vgg_m_e60_s3
 set -euo pipefail
@@ -18,8 +19,9 @@ mkdir -p "$reports"
 checkpoints=()
 for run in "$@"; do
     case $run in
-        *.onnx) [ "$run" != "$weights/$name.onnx" ] || { echo "$run: a release cannot overwrite a member" >&2; exit 2; }
-                checkpoints+=(--model "$run") ;;
+        *.onnx|*.onnx\[*\])
+            [ "${run%%\[*}" != "$weights/$name.onnx" ] || { echo "$run: a release cannot overwrite a member" >&2; exit 2; }
+            checkpoints+=(--model "$run") ;;
         *) checkpoints+=(--model "$run/best.pt") ;;
     esac
 done
@@ -36,7 +38,7 @@ cp "$reports/test/confusion.png" "$weights/$name-confusion.png"
 rm -f "$weights/$name"-curves*.png
 i=1
 for run in "$@"; do
-    case $run in *.onnx) continue ;; esac  # a graph's curves stay with the model it was shipped as
+    case $run in *.onnx|*.onnx\[*\]) continue ;; esac  # a graph's curves stay with the model it was shipped as
     suffix=$([ $i -eq 1 ] && echo "" || echo "-$i")
     cp "$run/curves.png" "$weights/$name-curves$suffix.png"
     i=$((i + 1))

@@ -209,6 +209,44 @@ def test_an_exported_graph_joins_an_ensemble_member_by_member(trained_run: tuple
     assert np.abs(OnnxClassifier(pair).predict_proba(crops) - single).max() < 1e-4
 
 
+def test_members_picked_out_of_a_graph_export_as_those_networks(trained_run: tuple[Path, Path],
+                                                                 tmp_path: Path) -> None:
+    """``FILE.onnx[K]`` takes member K of an exported ensemble: one member alone exports as that network."""
+    import shutil
+
+    import torch
+
+    data, run = trained_run
+    other = tmp_path / "other"  # a second network (the exporter merges identical layers): every weight moved
+    other.mkdir()
+    shutil.copy(run / "config.json", other / "config.json")
+    checkpoint = torch.load(run / "best.pt", weights_only=False)
+    for key, value in checkpoint["state_dict"].items():
+        if key.endswith("weight"):
+            checkpoint["state_dict"][key] = value * 1.01
+    torch.save(checkpoint, other / "best.pt")
+    pair = tmp_path / "pair.onnx"
+    assert runner.invoke(app, ["export", "--model", str(other / "best.pt"), "--model", str(run / "best.pt"),
+                               "--out", str(pair), "--no-flip-tta"]).exit_code == 0
+    one = tmp_path / "one.onnx"
+    result = runner.invoke(app, ["export", "--model", f"{pair}[1]", "--out", str(one), "--no-flip-tta"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(one.with_suffix(".json").read_text())
+    assert card["architecture"] == "vgg_s" and "members" not in card
+    crops = load_fer2013(data).test.images
+    single = TorchClassifier(run / "best.pt").predict_proba(crops)
+    assert np.abs(OnnxClassifier(one).predict_proba(crops) - single).max() < 1e-4
+    both = tmp_path / "both.onnx"
+    assert runner.invoke(app, ["export", "--model", f"{pair}[0,1]", "--model", str(one), "--out", str(both),
+                               "--no-flip-tta"]).exit_code == 0
+    assert [m.get("from") for m in json.loads(both.with_suffix(".json").read_text())["members"]] == [
+        "pair.onnx[0]", "pair.onnx[1]", "one.onnx"]
+    for bad, message in ((f"{pair}[2]", "no member 2"), (f"{pair}[x]", "member numbers")):
+        result = runner.invoke(app, ["export", "--model", bad, "--model", str(one), "--out", str(tmp_path / "x.onnx")])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def test_a_graph_without_its_card_cannot_join_an_ensemble(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
     _, run = trained_run
     lone = tmp_path / "lone.onnx"

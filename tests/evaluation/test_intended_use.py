@@ -6,7 +6,7 @@ import json
 import pytest
 
 from facemotion.evaluation.intended_use import INTENDED_USE_KEY, class_weaknesses, intended_use, with_intended_use
-from facemotion.inference.weights import packaged_dir
+from facemotion.inference.weights import PACKAGED_MODELS, packaged_dir
 
 LABELS = ["a", "b", "c"]
 
@@ -54,7 +54,7 @@ def test_with_intended_use_leaves_every_other_key_alone() -> None:
     assert {k: v for k, v in card.items() if k != INTENDED_USE_KEY} == before
 
 
-@pytest.mark.parametrize("name", ["default", "fast"])
+@pytest.mark.parametrize("name", PACKAGED_MODELS)
 def test_shipped_cards_hold_the_section_computed_from_their_own_figures(name: str) -> None:
     card = json.loads((packaged_dir() / f"{name}.json").read_text())
     assert card[INTENDED_USE_KEY] == intended_use(card)

@@ -61,6 +61,23 @@ def test_the_choice_lists_are_those_of_inference_and_faces(client: Any) -> None:
     assert enum("detector") == list(DETECTORS)
 
 
+def test_the_page_offers_every_packaged_model_and_detector(client: Any) -> None:
+    import re
+
+    from facemotion.faces.detect import DETECTORS
+    from facemotion.inference.weights import PACKAGED_MODELS
+
+    html = client.get("/").text
+
+    def options(select: str) -> list[str]:
+        block = re.search(rf'<select id="{select}">(.*?)</select>', html, re.S)
+        assert block, select
+        return [v for v in re.findall(r'<option value="([^"]*)"', block.group(1)) if v]
+
+    assert options("model") == list(PACKAGED_MODELS)
+    assert options("detector") == list(DETECTORS)
+
+
 def test_service_errors_live_in_the_errors_module() -> None:
     from facemotion.serving import errors, uploads
 

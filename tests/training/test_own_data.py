@@ -134,11 +134,15 @@ def test_skip_bad_writes_the_list_into_the_run(tmp_path: Path) -> None:
     assert "neutral/readme.txt" in (tmp_path / "run" / "skipped.csv").read_text()
 
 
-def test_init_accurate_is_not_shipped_yet(tmp_path: Path) -> None:
+def test_init_accurate_starts_from_its_best_member(tmp_path: Path) -> None:
+    from facemotion.inference.weights import model_card
+
     data = label_folders(tmp_path / "faces", per_label=4)
-    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--init", "accurate",
-                                 *QUICK])
-    assert result.exit_code == 2 and "not in this version" in result.output
+    train("--data", data, "--out", tmp_path / "run", "--init", "accurate", "--epochs", "1", "--batch-size", "16",
+          "--threads", "1", "--no-progress", "--val-fraction", "0.25")
+    scores = [m["training"]["selected_val_accuracy"] for m in model_card("accurate")["members"]]
+    init = json.loads((tmp_path / "run" / "config.json").read_text())["init"]
+    assert init["member"] == scores.index(max(scores)) and init["head"] == "new"
 
 
 def test_init_with_another_input_contract_is_refused(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ __all__ = ["export"]
 def export(
     model: list[Path] = typer.Option([], help="A .pt checkpoint (best.pt of a run) or an exported .onnx with its "
                                               "card; repeat the option to export the ensemble that averages their "
-                                              "logits (a graph's own members join one by one). One .onnx alone is "
-                                              "written again with heatmaps, metadata and card kept.",
+                                              "logits (a graph's own members join one by one; FILE.onnx[1] or "
+                                              "[0,2] takes those members only). One .onnx alone is written again "
+                                              "with heatmaps, metadata and card kept.",
                                      show_default=False),
     out: Path = typer.Option(..., help="Destination .onnx file; the model card is written beside it as .json. "
                                        "Never one of the --model files: a re-export is written beside its source."),
@@ -34,6 +35,7 @@ def export(
     """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
     dynamic batch."""
     setup_logging(False)
+    from facemotion.inference.weights import graph_source
     from facemotion.models.export import check_onnx_path
 
     sources: list[Path] = list(deprecated_alias("--model", "--weights", model, weights, empty=[]))  # type: ignore
@@ -41,9 +43,10 @@ def export(
         fail("--model is required: a .pt checkpoint or an exported .onnx (repeat it for an ensemble)")
     with exit_on_error():  # before anything is written: a .onnx name, not a folder, and no output that is an input
         check_onnx_path(out)
-        inputs = [*sources, *(w.with_suffix(".json") for w in sources if w.suffix.lower() == ".onnx")]
+        graphs = [graph_source(s)[0] for s in sources]
+        inputs = [*graphs, *(g.with_suffix(".json") for g in graphs if g.suffix.lower() == ".onnx")]
         check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
-    if len(sources) == 1 and sources[0].suffix.lower() == ".onnx":
+    if len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None:
         from facemotion.models.from_onnx import reexport_onnx
 
         if calibrate is not None:

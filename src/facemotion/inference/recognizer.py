@@ -37,8 +37,8 @@ class Recognizer:
         recognizer.predict("photo.jpg", explain=True)[0].heatmap    # where the top label's evidence lies
 
     Args:
-        model: ``"default"`` (most accurate), ``"fast"``, a path to an exported ``.onnx`` (or a ``.pt`` checkpoint,
-            which needs torch), or any object with ``predict_proba(crops)``.
+        model: ``"default"``, ``"fast"``, ``"accurate"`` (slowest, strongest), a path to an exported ``.onnx`` (or a
+            ``.pt`` checkpoint, which needs torch), or any object with ``predict_proba(crops)``.
         detector: ``"auto"`` (YuNet when its model is installed, else Haar), ``"yunet"``, ``"haar"``, ``"none"``
             (the whole image is one face), or a :class:`~facemotion.faces.FaceDetector`.
         detector_model: path to the YuNet ``.onnx`` (default: ``$FACEMOTION_YUNET_MODEL``, then the user cache).

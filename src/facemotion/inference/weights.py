@@ -1,4 +1,4 @@
-"""Where classifier weights come from: a packaged name (``default``, ``fast``) or a local file."""
+"""Where classifier weights come from: a packaged name (``default``, ``fast``, ``accurate``) or a local file."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 from facemotion.errors import ModelError
 
-__all__ = ["PACKAGED_MODELS", "packaged_dir", "resolve_model", "model_card"]
+__all__ = ["PACKAGED_MODELS", "packaged_dir", "resolve_model", "model_card", "graph_source"]
 
-PACKAGED_MODELS: tuple[str, ...] = ("default", "fast")
+PACKAGED_MODELS: tuple[str, ...] = ("default", "fast", "accurate")
+"""The shipped tiers, the one list of them: ``default`` (balanced), ``fast`` (cheapest), ``accurate`` (strongest)."""
 
 
 def packaged_dir() -> Path:
@@ -37,3 +38,19 @@ def model_card(model: str | Path) -> dict:
 
     card = resolve_model(model).with_suffix(".json")
     return json.loads(card.read_text()) if card.is_file() else {}
+
+
+def graph_source(source: str | Path) -> tuple[Path, list[int] | None]:
+    """``FILE.onnx[1]`` or ``FILE.onnx[0,2]`` -> the graph and the members of its ensemble taken (None: all).
+
+    A path that exists as written is never read as a selection, whatever its name.
+    """
+    text = str(source)
+    if Path(text).exists() or not text.endswith("]") or "[" not in text:
+        return Path(text), None
+    path, _, picked = text[:-1].rpartition("[")
+    try:
+        indices = [int(i) for i in picked.split(",")]
+    except ValueError:
+        raise ModelError(f"{text}: expected FILE.onnx[K] or FILE.onnx[K,L,...] with member numbers") from None
+    return Path(path), indices

@@ -1,7 +1,7 @@
 """The Recognizers a service uses: the one loaded at start-up, and others built on request, each part loaded once.
 
-A request may ask for another packaged model (``default``/``fast``: ``inference.weights.PACKAGED_MODELS``) or
-detector (``auto``/``yunet``/``haar``/``none``: ``faces.detect.DETECTORS``). Classifiers and detectors are cached
+A request may ask for another packaged model (``default``/``fast``/``accurate``: ``inference.weights.PACKAGED_MODELS``)
+or detector (``auto``/``yunet``/``haar``/``none``: ``faces.detect.DETECTORS``). Classifiers and detectors are cached
 separately and combined, so asking for ``fast`` with three detectors loads the ``fast`` model once, and the
 start-up model and detector are reused under their names.
 Loading happens on the worker threads (it is slow), under a lock so that two requests never load the same thing.

@@ -18,6 +18,7 @@ from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
 from facemotion.evaluation.intended_use import with_intended_use
 from facemotion.evaluation.metrics import expected_calibration_error
+from facemotion.inference.weights import graph_source
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, to_onnx
@@ -25,7 +26,7 @@ from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
 
-__all__ = ["export_checkpoint", "view_logits", "git_commit"]
+__all__ = ["export_checkpoint", "load_members", "view_logits", "git_commit"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,11 +80,13 @@ def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
                    "training": _training_summary(weights, info)}
 
 
-def _graph_members(weights: Path) -> list[tuple[torch.nn.Module, dict[str, Any]]]:
-    """The networks inside an exported graph (an ensemble's members one by one), described from its model card:
-    so a shipped model whose checkpoints are gone can join a larger ensemble."""
+def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, Any]]]:
+    """The networks inside an exported graph (an ensemble's members one by one, or those ``FILE.onnx[K,...]``
+    names), described from its model card: so a shipped model whose checkpoints are gone can join another
+    ensemble."""
     from facemotion.models.from_onnx import model_from_onnx
 
+    weights, picked = graph_source(source)
     if not weights.with_suffix(".json").is_file():
         raise ModelError(f"{weights}: a graph joins an ensemble with its model card beside it "
                          f"({weights.with_suffix('.json')}), which names its training data; it is missing")
@@ -96,17 +99,30 @@ def _graph_members(weights: Path) -> list[tuple[torch.nn.Module, dict[str, Any]]
                              f"{len(described)}")
     else:
         nets, described = [model], [card]
-    return [(net, {"architecture": d["architecture"], "architecture_kwargs": d.get("architecture_kwargs", {}),
-                   "parameters": count_parameters(net), "macs": count_macs(net), "labels": list(labels),
-                   "training": d.get("training") or {}, "from": weights.name})
-            for net, d in zip(nets, described)]
+    chosen = range(len(nets)) if picked is None else picked
+    wrong = [i for i in chosen if not 0 <= i < len(nets)]
+    if wrong:
+        raise ModelError(f"{source}: no member {wrong[0]}; the graph holds {len(nets)} (0 to {len(nets) - 1})")
+    return [(nets[i], {"architecture": described[i]["architecture"],
+                       "architecture_kwargs": described[i].get("architecture_kwargs", {}),
+                       "parameters": count_parameters(nets[i]), "macs": count_macs(nets[i]), "labels": list(labels),
+                       "training": described[i].get("training") or {},
+                       "from": weights.name if picked is None else f"{weights.name}[{i}]"})
+            for i in chosen]
 
 
-def _ensemble(weights: Sequence[Path]) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The logit-mean of several checkpoints or exported graphs (each graph's own members join one by one),
-    refused unless they were trained on the same data."""
-    members = [m for path in weights
-               for m in (_graph_members(path) if path.suffix.lower() == ".onnx" else [_member(path)])]
+def load_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, Any]]]:
+    """The eval-mode networks a source holds, each with its model-card description: a ``.pt`` checkpoint gives
+    one, an exported ``.onnx`` its members (``FILE.onnx[K,...]``: those members)."""
+    if graph_source(source)[0].suffix.lower() == ".onnx":
+        return _graph_members(source)
+    return [_member(Path(source))]
+
+
+def _ensemble(members: Sequence[tuple[torch.nn.Module, dict[str, Any]]], weights: Sequence[Path],
+              ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The logit-mean of the networks of several checkpoints or exported graphs (``load_members``), refused
+    unless they were trained on the same data."""
     hashes = {(m["training"].get("data") or {}).get("hash") for _, m in members}
     if len(hashes) > 1:
         raise ModelError(f"ensemble members were trained on different data (hashes {sorted(map(str, hashes))}): "
@@ -152,7 +168,8 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     if not paths:
         raise ModelError("export needs at least one checkpoint")
     out = check_onnx_path(out)
-    model, described = _member(paths[0]) if len(paths) == 1 else _ensemble(paths)
+    members = [m for source in paths for m in load_members(source)]
+    model, described = members[0] if len(members) == 1 else _ensemble(members, paths)
     temperature = 1.0
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:

@@ -13,21 +13,14 @@ from facemotion.errors import ModelError
 from facemotion.models.finetune import freeze_stages, pretrained_model, restore_batchnorm_statistics
 from facemotion.models.layers import EmotionNet
 
-__all__ = ["resolve_init", "initial_model", "SHIPPED_LATER"]
+__all__ = ["resolve_init", "initial_model"]
 
 logger = logging.getLogger(__name__)
 
-SHIPPED_LATER: tuple[str, ...] = ("accurate",)
-"""Packaged names that are planned but not in this version; ``--init`` takes them once they are."""
-
-
 def resolve_init(init: str) -> Path:
-    """A packaged name (``default``, ``fast``, later ``accurate``) or a ``.onnx``/``.pt`` path, as a file."""
-    from facemotion.inference.weights import PACKAGED_MODELS, resolve_model
+    """A packaged name (``default``, ``fast``, ``accurate``) or a ``.onnx``/``.pt`` path, as a file."""
+    from facemotion.inference.weights import resolve_model
 
-    if init in SHIPPED_LATER and init not in PACKAGED_MODELS:
-        raise ModelError(f"--init {init}: the packaged {init!r} model is not in this version of facemotion; use "
-                         f"{', '.join(PACKAGED_MODELS)} or a path to an exported .onnx or a .pt checkpoint")
     path = resolve_model(init)
     if path.suffix not in (".onnx", ".pt"):
         raise ModelError(f"--init {init}: expected a packaged name, an .onnx or a .pt file")
