@@ -1,6 +1,6 @@
 """Private mode's webcam speed: frames/s analysed in headless Chromium, everything in the browser, per model.
 
-    python benchmarks/bench_web.py                       # fast and default, 640x480 camera showing justin.jpg
+    python benchmarks/bench_web.py                       # every packaged tier, 640x480 camera showing justin.jpg
     python benchmarks/bench_web.py --models fast --seconds 20
 
 Writes ``facemotion export-web``'s folder to a temporary directory, serves it with the standard library's static
@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))  # tests.serving: the static host and Chromium's f
 
 from bench_inference import SHARED, machine  # noqa: E402  (same folder)
 
+from facemotion.inference.weights import PACKAGED_MODELS  # noqa: E402
 from facemotion.serving.static_site import export_site  # noqa: E402
 from tests.serving.static_host import StaticHost  # noqa: E402
 from tests.serving.test_browser import start_chromium  # noqa: E402
@@ -85,7 +86,7 @@ def measure(driver, url: str, model: str, warmup: float, seconds: float) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", type=Path, default=SHARED / "media" / "justin.jpg")
-    parser.add_argument("--models", nargs="+", default=["fast", "default"])
+    parser.add_argument("--models", nargs="+", default=list(PACKAGED_MODELS))
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per model")
     parser.add_argument("--warmup", type=float, default=3.0)
     args = parser.parse_args()

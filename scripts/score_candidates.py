@@ -1,17 +1,18 @@
 #!/usr/bin/env python
 """Score ensembles of trained networks on PublicTest, to choose a tier's members (never on PrivateTest).
 
-    python scripts/score_candidates.py m1=artifacts/members/default-v1.onnx:0 m2=artifacts/members/default-v1.onnx:1 \
-        s3=campaign/vgg_m_e60_s3 s4=campaign/vgg_m_e60_s4 vs1=campaign/vgg_s_e60_s1
-    python scripts/score_candidates.py ... --candidates m1+m2 m1+m2+s3+s4 --flip both
+    python scripts/score_candidates.py m2='src/facemotion/weights/accurate.onnx[0]' \
+        s3='src/facemotion/weights/accurate.onnx[1]' s4='src/facemotion/weights/accurate.onnx[2]' \
+        vs1=campaign/vgg_s_e60_s1 vs2=src/facemotion/weights/fast.onnx
+    python scripts/score_candidates.py ... --candidates m2+s4 m2+s3+s4 --flip both
 
 A member is ``NAME=PATH``: a run directory (its ``best.pt``), a ``.pt`` checkpoint, or an exported ``.onnx``
-rebuilt in torch (``FILE.onnx[K]`` takes member ``K`` of an exported ensemble), as ``facemotion export`` reads them. Each member's logits on PublicTest,
-plain and mirrored, are computed once and cached in ``artifacts/candidates/`` (keyed by the file's content). A
-candidate averages its members' logits, as :class:`~facemotion.models.ensemble.LogitEnsemble` does; with flip, the
-softmax of the plain and mirrored averages is averaged, as the exported graph's flip TTA does. Without
-``--candidates`` every subset of the members is scored. Prints a Markdown table, best first, with each candidate's
-MACs per face (the cost that decides its tier's faces/s).
+rebuilt in torch (``FILE.onnx[K]`` takes member ``K`` of an exported ensemble), as ``facemotion export`` reads
+them. Each member's logits on PublicTest, plain and mirrored, are computed once and cached in
+``artifacts/candidates/`` (keyed by the file's content). A candidate averages its members' logits, as
+:class:`~facemotion.models.ensemble.LogitEnsemble` does; with flip, the softmax of the plain and mirrored averages
+is averaged, as the exported graph's flip TTA does. Without ``--candidates`` every subset of the members is scored.
+Prints a Markdown table, best first, with each candidate's MACs per face (the cost that decides its tier's faces/s).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import exit_on_error, setup_logging
+from facemotion.cli._common import MODEL_HELP, exit_on_error, setup_logging
 from facemotion.cli.app import app
 
 __all__ = ["batch"]
@@ -77,7 +77,7 @@ def batch(
                                                      "start a local Ray)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for inputs in subfolders too."),
     every: int = typer.Option(1, min=1, help="Videos: analyse every N-th frame."),
-    model: str = typer.Option("default", help="Classifier: default, fast, or a path to an .onnx file."),
+    model: str = typer.Option("default", help=MODEL_HELP),
     detector: str = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet, haar or none."),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL)."),
     min_face_size: int = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels."),

@@ -10,13 +10,14 @@ import typer
 
 from facemotion.cli._common import deprecated_alias, exit_on_error, fail
 from facemotion.cli.app import app
+from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["evaluate"]
 
 
 @app.command("evaluate")
 def evaluate(
-    model: Optional[str] = typer.Option(None, help="The model to score: default, fast, a .onnx file or a .pt "
+    model: Optional[str] = typer.Option(None, help="The model to score: default, fast, accurate, a .onnx file or a .pt "
                                                    "checkpoint."),
     data: Path = typer.Option(..., help="FER2013 CSV or image folder, or your own images (read as the model's "
                                         "training read them)."),
@@ -35,7 +36,7 @@ def evaluate(
 
     model = deprecated_alias("--model", "--weights", model, weights)  # type: ignore[assignment]
     if model is None:
-        fail("--model is required: default, fast, a .onnx file or a .pt checkpoint")
+        fail(f"--model is required: {', '.join(PACKAGED_MODELS)}, a .onnx file or a .pt checkpoint")
     if split not in ("train", "val", "test"):
         fail(f"--split must be train, val or test, got {split!r}")
     with exit_on_error(also=(ValueError,)):

@@ -18,6 +18,7 @@ import typer
 
 from facemotion.cli._common import (
     CPU_COUNT,
+    MODEL_HELP,
     check_outputs,
     describe_os_error,
     exit_on_error,
@@ -148,7 +149,7 @@ def predict(
                                                            "('photos/**/*.jpg')."),
     demo: bool = typer.Option(False, "--demo", help="Run on scikit-image's astronaut portrait (demo extra)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for images in subfolders too."),
-    model: str = typer.Option("default", help="Classifier: default, fast, or a path to an .onnx file."),
+    model: str = typer.Option("default", help=MODEL_HELP),
     detector: str = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet, haar or none."),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
                                                              "else the one `download-models` installed)."),

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from facemotion.cli._common import exit_on_error, fail, setup_logging
+from facemotion.cli._common import MODEL_HELP, exit_on_error, fail, setup_logging
 from facemotion.cli.app import app
 
 __all__ = ["serve", "SERVE_HELP"]
@@ -46,7 +46,7 @@ def serve(
     max_upload_mb: Optional[float] = typer.Option(None, min=0.001, help="Largest upload in MiB [default: 20]."),
     max_pixels: Optional[int] = typer.Option(None, min=1, help="Largest image in pixels [default: 50,000,000]."),
     timeout: Optional[float] = typer.Option(None, min=0.001, help="Seconds one request may take [default: 30]."),
-    model: Optional[str] = typer.Option(None, help="Classifier: default, fast, or a path to an .onnx file."),
+    model: Optional[str] = typer.Option(None, help=MODEL_HELP),
     detector: Optional[str] = typer.Option(None, help="auto (YuNet if installed, else Haar), yunet, haar or none."),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
                                                              "else the cache)."),

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from facemotion.cli._common import CPU_COUNT, check_outputs, describe_os_error, exit_on_error, fail, setup_logging
+from facemotion.cli._common import (
+    CPU_COUNT,
+    MODEL_HELP,
+    check_outputs,
+    describe_os_error,
+    exit_on_error,
+    fail,
+    setup_logging,
+)
 from facemotion.cli.app import app
 from facemotion.labels import MAX_TOP_K
 
@@ -50,7 +58,7 @@ _OUT = typer.Option(None, "--out", help="Annotated copy of the video (.mp4, .mov
 _PLOT = typer.Option(None, "--plot", help="Emotion timeline, one panel per face (.png, .svg, .pdf; plot extra).")
 _SUMMARY = typer.Option(None, "--summary", help="Also write the summary as JSON to this file.")
 _EVERY = typer.Option(1, "--every", min=1, help="Process every Nth frame (the annotated video keeps them all).")
-_MODEL = typer.Option("default", help="Classifier: default, fast, or a path to an .onnx file.")
+_MODEL = typer.Option("default", help=MODEL_HELP)
 _DETECTOR = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet or haar.")
 _DETECTOR_MODEL = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, else the cache).")
 _MIN_FACE = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels.")

@@ -6,11 +6,10 @@ from importlib import resources
 from pathlib import Path
 
 from facemotion.errors import ModelError
+from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["PACKAGED_MODELS", "packaged_dir", "resolve_model", "model_card", "graph_source"]
 
-PACKAGED_MODELS: tuple[str, ...] = ("default", "fast", "accurate")
-"""The shipped tiers, the one list of them: ``default`` (balanced), ``fast`` (cheapest), ``accurate`` (strongest)."""
 
 
 def packaged_dir() -> Path:

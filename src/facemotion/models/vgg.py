@@ -44,19 +44,19 @@ class VGG(EmotionNet):
 
 @register_model
 def vgg_xs(**kwargs: object) -> VGG:
-    """Fast: VGG width 8, 2 convs per stage (0.07 M parameters), the shipped `fast` model."""
+    """Tiny: VGG width 8, 2 convs per stage (0.07 M parameters), the first `fast` model (62.27 %)."""
     return VGG(**{"width": 8, "depth": 2, **kwargs})
 
 
 @register_model
 def vgg_s(**kwargs: object) -> VGG:
-    """Accurate, small: VGG width 16, 2 convs per stage (0.3 M parameters)."""
+    """Fast: VGG width 16, 2 convs per stage (0.3 M parameters), the shipped `fast` model."""
     return VGG(**{"width": 16, "depth": 2, **kwargs})
 
 
 @register_model
 def vgg_m(**kwargs: object) -> VGG:
-    """Accurate: VGG width 24, 2 convs per stage (0.66 M parameters); CPU-trainable default."""
+    """Accurate: VGG width 24, 2 convs per stage (0.66 M parameters), the networks of `default` and `accurate`."""
     return VGG(**{"width": 24, "depth": 2, **kwargs})
 
 

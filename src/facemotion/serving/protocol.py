@@ -32,8 +32,13 @@ class HeaderTimeoutProtocol(H11Protocol):
     """
 
     header_timeout_s: float = ServeSettings.header_timeout_s
+    linger_s: float = 1.0
+    """After the 408, how long the connection still reads (and drops) what the client sends before it closes: a
+    socket closed with unread bytes, or sent more after closing, answers with a reset, and a reset can discard the
+    408 on the client's side before the client has read it."""
 
     _header_timer: asyncio.TimerHandle | None = None
+    _lingering: bool = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -48,6 +53,10 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().handle_events()
         if self.cycle is not cycle:  # a request head was parsed: its body and answer are the app's to time
             self._cancel_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if not self._lingering:  # after the 408, the rest of the head is dropped unread
+            super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
@@ -72,7 +81,10 @@ class HeaderTimeoutProtocol(H11Protocol):
         body = json.dumps({"error": f"the request headers did not arrive within {self.header_timeout_s:g} s"})
         self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
                              b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body.encode()))
-        self.transport.close()
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the client reads the 408, then the end of the stream
+        self.loop.call_later(self.linger_s, self.transport.close)
 
 
 def protocol_with_header_timeout(seconds: float) -> type[HeaderTimeoutProtocol]:

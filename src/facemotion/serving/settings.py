@@ -102,7 +102,7 @@ class ServeSettings:
             _check_api_key(self.api_key)
         object.__setattr__(self, "cors_origins", tuple(o.strip() for o in self.cors_origins if o.strip()))
         if not self.model:
-            raise FacemotionError("model must be default, fast or a path to an .onnx file, got ''")
+            raise FacemotionError("model must be default, fast, accurate or a path to an .onnx file, got ''")
 
     @property
     def capacity(self) -> int:

@@ -68,7 +68,7 @@ class TrainConfig:
     erase: float = setting(0.5, min=0.0, max=0.99, help="Random erasing probability.")
     mixup: float = setting(0.0, min=0.0, help="Mixup alpha (0 = off).")
     cutmix: float = setting(0.0, min=0.0, help="CutMix alpha (0 = off).")
-    teacher: Optional[str] = setting(None, help="Distil from this model (default, fast, .onnx, .pt): its "
+    teacher: Optional[str] = setting(None, help="Distil from this model (default, fast, accurate, .onnx, .pt): its "
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
                              help="Weight of the teacher's probabilities in the targets (with --teacher).")
@@ -119,7 +119,8 @@ class TrainConfig:
 
             self.labels = list(check_labels(self.labels, source="labels"))
         if (self.freeze or self.body_lr != 1.0) and not self.init:
-            raise ValueError("freeze and body_lr apply to fine-tuning: give init (default, fast, a .onnx or .pt)")
+            raise ValueError("freeze and body_lr apply to fine-tuning: give init (default, fast, accurate, a .onnx "
+                             "or .pt)")
         for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
