@@ -96,6 +96,15 @@ def test_model_and_detector_choices_load_once_and_are_cached(client: Any) -> Non
     assert recognizers.get(None, "none") is recognizers.get()  # the start-up choice is the start-up Recognizer
 
 
+def test_every_packaged_tier_answers_a_request(client: Any) -> None:
+    from facemotion.inference.weights import PACKAGED_MODELS, model_card
+
+    for name in PACKAGED_MODELS:
+        body = client.post("/v1/predict", params={"model": name, "detector": "none"}, content=png(BRIGHT)).json()
+        assert body["model"] == name and list(body["faces"][0]["probabilities"]) == model_card(name)["output"][
+            "labels"]
+
+
 def test_an_unavailable_detector_is_a_400_naming_the_fix(client: Any, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
     monkeypatch.setenv("FACEMOTION_YUNET_MODEL", str(tmp_path / "gone.onnx"))  # the wheel's copy is not used then
