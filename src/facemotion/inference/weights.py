@@ -11,7 +11,6 @@ from facemotion.tiers import PACKAGED_MODELS
 __all__ = ["PACKAGED_MODELS", "packaged_dir", "resolve_model", "model_card", "graph_source"]
 
 
-
 def packaged_dir() -> Path:
     """The folder inside the installed package that holds the shipped ONNX files and their model cards."""
     return Path(str(resources.files("facemotion") / "weights"))
