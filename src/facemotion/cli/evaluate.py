@@ -17,8 +17,8 @@ __all__ = ["evaluate"]
 
 @app.command("evaluate")
 def evaluate(
-    model: Optional[str] = typer.Option(None, help="The model to score: default, fast, accurate, a .onnx file or a .pt "
-                                                   "checkpoint."),
+    model: Optional[str] = typer.Option(None, help=f"The model to score: {', '.join(PACKAGED_MODELS)}, a .onnx file "
+                                                   "or a .pt checkpoint."),
     data: Path = typer.Option(..., help="FER2013 CSV or image folder, or your own images (read as the model's "
                                         "training read them)."),
     split: str = typer.Option("test", help="test (PrivateTest: report once), val (PublicTest) or train."),

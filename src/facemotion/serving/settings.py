@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from facemotion.errors import FacemotionError
+from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["ServeSettings", "ENV_VARS", "default_workers"]
 
@@ -102,7 +103,7 @@ class ServeSettings:
             _check_api_key(self.api_key)
         object.__setattr__(self, "cors_origins", tuple(o.strip() for o in self.cors_origins if o.strip()))
         if not self.model:
-            raise FacemotionError("model must be default, fast, accurate or a path to an .onnx file, got ''")
+            raise FacemotionError(f"model must be {', '.join(PACKAGED_MODELS)} or a path to an .onnx file, got ''")
 
     @property
     def capacity(self) -> int:

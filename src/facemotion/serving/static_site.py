@@ -44,9 +44,13 @@ def _static() -> Path:
     return Path(str(resources.files("facemotion.serving") / "static"))
 
 
+def _runtime_dir() -> Path:
+    return _static() / RUNTIME_DIR.removeprefix("static/")
+
+
 def runtime_wasm_gz() -> Path:
     """The packaged, gzipped :data:`RUNTIME_WASM`."""
-    return _static() / RUNTIME_DIR.removeprefix("static/") / f"{RUNTIME_WASM}.gz"
+    return _runtime_dir() / f"{RUNTIME_WASM}.gz"
 
 
 def _gunzipped_size(path: Path) -> int:
@@ -93,7 +97,7 @@ def site_manifest(*, server: bool, default_model: str = "default") -> dict[str, 
     """
     from facemotion.inference.backends import OnnxClassifier
 
-    runtime = [_static() / RUNTIME_DIR.removeprefix("static/") / name for name in _RUNTIME_FILES]
+    runtime = [_runtime_dir() / name for name in _RUNTIME_FILES]
     files = site_files()
     missing = [p for p in (*runtime, files["detector"].source) if not p.is_file()]
     if missing:

@@ -2,7 +2,8 @@
 
 It is the only place a training setting is declared: each field carries its help text, its range and choices and
 whether ``facemotion train`` takes it (:func:`setting`), and the command's options and the model card's command
-line are both built from these fields. Only the standard library is imported, so the command line can read the
+line are both built from these fields. Only the standard library (and the tier names of :mod:`facemotion.tiers`)
+is imported, so the command line can read the
 fields without torch.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["TrainConfig", "setting", "option_name", "command_line"]
 
@@ -35,6 +38,7 @@ def setting(default: Any = dataclasses.MISSING, *, help: str = "", cli: bool = T
 
 
 _OWN_DATA = "Your own images"
+_TIERS = ", ".join(PACKAGED_MODELS)
 
 
 @dataclass
@@ -68,7 +72,7 @@ class TrainConfig:
     erase: float = setting(0.5, min=0.0, max=0.99, help="Random erasing probability.")
     mixup: float = setting(0.0, min=0.0, help="Mixup alpha (0 = off).")
     cutmix: float = setting(0.0, min=0.0, help="CutMix alpha (0 = off).")
-    teacher: Optional[str] = setting(None, help="Distil from this model (default, fast, accurate, .onnx, .pt): its "
+    teacher: Optional[str] = setting(None, help=f"Distil from this model ({_TIERS}, .onnx, .pt): its "
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
                              help="Weight of the teacher's probabilities in the targets (with --teacher).")
@@ -91,8 +95,8 @@ class TrainConfig:
                               f"predict does).")
     skip_bad: bool = setting(False, card="when_set", help="Leave out unreadable files (listed in the run's "
                                                           "skipped.csv) instead of stopping.")
-    init: Optional[str] = setting(None, help="Fine-tune from default, fast, accurate, an .onnx or a .pt; another "
-                                             "label set gets a new head.")
+    init: Optional[str] = setting(None, help=f"Fine-tune from {_TIERS}, an .onnx or a .pt; another label set "
+                                             "gets a new head.")
     """Start from these weights: ``default``, ``fast``, ``accurate``, an exported ``.onnx`` or a ``.pt``."""
     freeze: int = setting(0, min=0, card="when_set", help="With --init: body stages kept fixed, from the input.")
     """Body stages kept fixed, counted from the input (fine-tuning)."""
@@ -119,8 +123,7 @@ class TrainConfig:
 
             self.labels = list(check_labels(self.labels, source="labels"))
         if (self.freeze or self.body_lr != 1.0) and not self.init:
-            raise ValueError("freeze and body_lr apply to fine-tuning: give init (default, fast, accurate, a .onnx "
-                             "or .pt)")
+            raise ValueError(f"freeze and body_lr apply to fine-tuning: give init ({_TIERS}, a .onnx or .pt)")
         for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
