@@ -71,3 +71,42 @@ def test_class_weight_vectors() -> None:
     np.testing.assert_allclose(class_weight_vector(labels, "sqrt", 4), np.sqrt(balanced))
     assert class_weight_vector(labels, "none", 4) is None
     assert (balanced[:3] * [60, 30, 10]).tolist() == pytest.approx([25.0] * 3)  # every present class weighs the same
+
+
+def test_a_sam_step_descends_along_the_gradient_taken_uphill_and_counts_the_batch_once() -> None:
+    import copy
+
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    rho, lr = 0.05, 0.1
+    cfg = TrainConfig(data="unused", out="unused", model="vgg_s", model_kwargs={"width": 8, "dropout": 0.0},
+                      batch_size=8, lr=lr, rotate=0, scale=0, shift=0, erase=0, flip=False, bf16=False,
+                      channels_last=False, label_smoothing=0.0, sam=rho)
+    images = torch.randint(0, 256, (8, 1, 48, 48), dtype=torch.uint8)
+    labels = torch.randint(0, 7, (8,))
+    model = create_model(cfg.model, **cfg.model_kwargs)
+    by_hand = copy.deepcopy(model)
+    plain = copy.deepcopy(model)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    train_one_epoch(model, optimizer, images, labels, torch.arange(8), torch.Generator().manual_seed(0), cfg,
+                    lr_for_step=lambda step: lr, first_step=0)
+
+    by_hand.train()
+    params = list(by_hand.parameters())
+    x = images.float()
+    grads = torch.autograd.grad(F.cross_entropy(by_hand(x), labels), params)
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads))
+    start = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.add_(rho * g / norm)
+    sharp = torch.autograd.grad(F.cross_entropy(by_hand(x), labels), params)
+    for (name, got), w, g in zip(model.named_parameters(), start, sharp):
+        torch.testing.assert_close(got, w - lr * g, rtol=1e-4, atol=1e-6, msg=name)
+    plain.train()
+    plain(x)  # one plain forward: the running statistics of counting the batch once, not twice
+    for name, value in plain.state_dict().items():
+        if "running" in name:
+            torch.testing.assert_close(model.state_dict()[name], value, msg=name)

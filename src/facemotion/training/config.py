@@ -72,6 +72,8 @@ class TrainConfig:
     erase: float = setting(0.5, min=0.0, max=0.99, help="Random erasing probability.")
     mixup: float = setting(0.0, min=0.0, help="Mixup alpha (0 = off).")
     cutmix: float = setting(0.0, min=0.0, help="CutMix alpha (0 = off).")
+    sam: float = setting(0.0, min=0.0, help="Sharpness-aware minimisation radius rho, e.g. 0.05 (0 = off); each "
+                                             "step then costs two passes.")
     teacher: Optional[str] = setting(None, help=f"Distil from this model ({_TIERS}, .onnx, .pt): its "
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
@@ -112,7 +114,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("lr", "weight_decay", "shift", "rotate", "scale", "mixup", "cutmix", "subset", "patience",
+        for name in ("lr", "weight_decay", "shift", "rotate", "scale", "mixup", "cutmix", "sam", "subset", "patience",
                      "threads", "warmup_epochs", "freeze", "body_lr"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")

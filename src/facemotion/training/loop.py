@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facemotion.labels import NUM_CLASSES
-from facemotion.training import augment, distributed
+from facemotion.training import augment, distributed, sam
 from facemotion.training.config import TrainConfig
 from facemotion.training.distill import blend_targets
 from facemotion.training.optim import set_lr, steps_per_epoch
@@ -96,7 +96,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     ``teacher`` holds a teacher's probabilities for every image of ``images``, blended into the targets with weight
     ``cfg.distill``. ``progress(new_images, loss, accuracy)`` gets the images since its last call and the epoch's
     running means, every ``PROGRESS_EVERY`` steps and after the last, for a live bar: reading a loss off a GPU waits
-    for it, so not every step.
+    for it, so not every step. With ``cfg.sam`` each step descends along the gradient taken at the weights moved
+    ``cfg.sam`` uphill (:mod:`~facemotion.training.sam`); the loss and accuracy reported are the first pass's.
     """
     model.train()
     device = images.device
@@ -115,11 +116,19 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
                                 cfg.distill)
         x, targets = augment_batch(x, targets, gen, cfg)
         set_lr(optimizer, lr_for_step(step))
+        x = _prepare(x, cfg.channels_last)
         with _autocast(device, cfg.bf16):
-            logits = model(_prepare(x, cfg.channels_last))
+            logits = model(x)
         loss = soft_cross_entropy(logits, targets, smoothing=cfg.label_smoothing, class_weights=class_weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.sam:
+            with sam.ascended(model, cfg.sam), sam.norm_statistics_frozen(model):
+                optimizer.zero_grad(set_to_none=True)
+                with _autocast(device, cfg.bf16):
+                    sharp_logits = model(x)
+                soft_cross_entropy(sharp_logits, targets, smoothing=cfg.label_smoothing,
+                                   class_weights=class_weights).backward()
         optimizer.step()
         total_loss += loss.detach() * len(idx)
         correct += (logits.argmax(1) == y).sum()
