@@ -20,6 +20,7 @@ Needs the train extra (torch) for the re-initialised network and the output-free
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import tempfile
@@ -122,7 +123,8 @@ def plain_graph(model_path: Path, folder: Path) -> Path:
 
     model, metadata, _ = model_from_onnx(model_path)
     return to_onnx(model, folder / "plain.onnx", temperature=float(metadata.get("temperature", 1.0)),
-                   flip_tta=metadata.get("flip_tta") == "true", heatmaps=False)
+                   flip_tta=metadata.get("flip_tta") == "true", zooms=json.loads(metadata.get("tta_zooms", "[]")),
+                   heatmaps=False)
 
 
 def example_grid(crops: np.ndarray, labels: np.ndarray, probs: np.ndarray, maps: np.ndarray, out: Path,

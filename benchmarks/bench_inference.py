@@ -85,7 +85,7 @@ def torch_classifier(model: str, threads: int) -> Callable[[np.ndarray], np.ndar
     nets = [create_model(spec["architecture"], **spec.get("architecture_kwargs", {})) for spec in specs]
     net = nets[0] if len(nets) == 1 else LogitEnsemble(nets)
     head = ProbabilityHead(net.float().eval(), temperature=float(card.get("temperature", 1.0)),
-                           flip_tta=bool(card.get("flip_tta", False))).eval()
+                           flip_tta=bool(card.get("flip_tta", False)), zooms=card.get("tta_zooms") or ()).eval()
 
     def run(crops: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # Turn finished training runs into a shipped model: calibrate on PublicTest, export ONNX into the package,
 # score PublicTest and (once) PrivateTest, and record everything in the model card beside the file.
-#   scripts/release_model.sh NAME [--no-flip-tta] RUN_DIR|MODEL.onnx[K,...] [...]
+#   scripts/release_model.sh NAME [--no-flip-tta] [--tta-zoom S ...] RUN_DIR|MODEL.onnx[K,...] [...]
 # One run ships its best.pt; several ship the ensemble that averages their logits. An exported .onnx (with its card
 # beside it) joins as its members (MODEL.onnx[K] or [K,L]: those members only), so a shipped model whose checkpoints
 # are gone can be part of another ensemble.
 # e.g. scripts/release_model.sh default --no-flip-tta runs/vgg_m_e60_s1 runs/vgg_m_e60_s2 (the shipped default)
 #      scripts/release_model.sh accurate src/facemotion/weights/default.onnx campaign/vgg_m_e60_s3
+#      scripts/release_model.sh accurate --tta-zoom 1.08 ... (mirror and a 1.08 zoom of both: four views)
 set -euo pipefail
 name=$1; shift
-flip=--flip-tta
-if [ "${1:-}" = "--no-flip-tta" ]; then flip=--no-flip-tta; shift; fi
-[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] RUN_DIR|MODEL.onnx [...]" >&2; exit 2; }
+tta=(--flip-tta)  # the test-time views, the same for the calibrated graph and the uncalibrated one
+while [ $# -ge 1 ]; do
+    case $1 in
+        --no-flip-tta) tta[0]=--no-flip-tta; shift ;;
+        --tta-zoom) [ $# -ge 2 ] || { echo "--tta-zoom needs a scale, e.g. 1.08" >&2; exit 2; }
+                    tta+=(--tta-zoom "$2"); shift 2 ;;
+        *) break ;;
+    esac
+done
+[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] [--tta-zoom S ...] RUN_DIR|MODEL.onnx [...]" >&2; exit 2; }
 data=${FACEMOTION_DATA:-../shared/data/fer2013/fer2013.csv.gz}
 weights=src/facemotion/weights
 reports=artifacts/release/$name
@@ -26,12 +34,12 @@ for run in "$@"; do
     esac
 done
 
-facemotion export "${checkpoints[@]}" --out "$weights/$name.onnx" --calibrate "$data" "$flip"
+facemotion export "${checkpoints[@]}" --out "$weights/$name.onnx" --calibrate "$data" "${tta[@]}"
 facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split val --card "$weights/$name.json"
 facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split test --card "$weights/$name.json" \
     --out "$reports/test"
 # The same network(s) at temperature 1 (same test-time augmentation): the ECE before calibration.
-facemotion export "${checkpoints[@]}" --out "$reports/uncalibrated.onnx" "$flip"
+facemotion export "${checkpoints[@]}" --out "$reports/uncalibrated.onnx" "${tta[@]}"
 facemotion evaluate --model "$reports/uncalibrated.onnx" --data "$data" --split test \
     --card "$weights/$name.json" --card-key test_uncalibrated
 cp "$reports/test/confusion.png" "$weights/$name-confusion.png"

@@ -15,6 +15,7 @@ import argparse
 from typing import Any
 
 from facemotion.inference.weights import PACKAGED_MODELS, model_card, resolve_model
+from facemotion.models.tta import view_count
 
 
 def members_text(card: dict[str, Any]) -> str:
@@ -23,7 +24,9 @@ def members_text(card: dict[str, Any]) -> str:
     for m in members:
         names[m["architecture"]] = names.get(m["architecture"], 0) + 1
     text = " + ".join(f"{n} x `{a}`" if n > 1 else f"`{a}`" for a, n in names.items())
-    return text + (", flip TTA" if card.get("flip_tta") else "")
+    zooms = card.get("tta_zooms") or []
+    return (text + (", flip TTA" if card.get("flip_tta") else "")
+            + (f", zoom TTA {' + '.join(f'{z:g}' for z in zooms)}" if zooms else ""))
 
 
 def row(name: str, card: dict[str, Any], speed: str) -> list[str]:
@@ -32,7 +35,7 @@ def row(name: str, card: dict[str, Any], speed: str) -> list[str]:
     f1 = " / ".join(f"{100 * test['per_class'][label]['f1']:.1f}" for label in labels)
     size = resolve_model(name).stat().st_size / 1e6
     hours = card["training"].get("train_seconds", 0) / 3600
-    passes = (2 if card.get("flip_tta") else 1) * card["macs"]
+    passes = view_count(bool(card.get("flip_tta")), card.get("tta_zooms") or []) * card["macs"]
     return [f"`{name}`", members_text(card), f"**{100 * test['accuracy']:.2f} %**", f"{100 * test['macro_f1']:.2f} %",
             f1, f"{100 * test['ece_15']:.2f} %", speed, f"{passes / 1e6:.1f} M", f"{size:.1f} MB", f"{hours:.1f} h"]
 

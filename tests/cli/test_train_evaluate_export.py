@@ -84,6 +84,36 @@ def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_pat
     assert json.loads(card_path.read_text())["intended_use"]["measured_weaknesses"]["measured_on"] == "PrivateTest"
 
 
+def test_export_with_zoom_views_calibrates_over_them(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
+    import torch
+
+    from facemotion.evaluation.calibration import fit_temperature
+    from facemotion.models import model_from_checkpoint
+    from facemotion.models.export import ProbabilityHead
+    from facemotion.training.export_model import view_logits
+
+    data, run = trained_run
+    out = tmp_path / "zoomed.onnx"
+    result = runner.invoke(app, ["export", "--model", str(run / "best.pt"), "--out", str(out),
+                                 "--calibrate", str(data), "--tta-zoom", "1.08"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["flip_tta"] is True and card["tta_zooms"] == [1.08]
+    model = model_from_checkpoint(run / "best.pt")[0].eval()
+    val = load_fer2013(data).val
+    views = view_logits(model, val.images, True, [1.08])
+    assert len(views) == 4 and card["temperature"] == pytest.approx(fit_temperature(views, val.labels), rel=1e-6)
+    crops = load_fer2013(data).test.images
+    with torch.no_grad():
+        want = ProbabilityHead(model, temperature=card["temperature"], flip_tta=True, zooms=[1.08])(
+            torch.from_numpy(crops.astype(np.float32)[:, None])).numpy()
+    assert np.abs(OnnxClassifier(out).predict_proba(crops) - want).max() < 1e-4
+
+    result = runner.invoke(app, ["export", "--model", str(run / "best.pt"), "--out", str(tmp_path / "bad.onnx"),
+                                 "--tta-zoom", "3"])
+    assert result.exit_code == 2 and not (tmp_path / "bad.onnx").exists()
+
+
 def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
     import shutil
 

@@ -52,18 +52,19 @@ def test_a_model_without_a_pooled_head_has_no_maps(tmp_path: Path) -> None:
     assert [o.name for o in ort.InferenceSession(str(path)).get_outputs()] == ["probabilities"]
 
 
-@pytest.mark.parametrize("flip_tta", [False, True])
-def test_the_exported_heatmaps_match_torch(tmp_path: Path, flip_tta: bool) -> None:
+@pytest.mark.parametrize(("flip_tta", "zooms"), [(False, []), (True, []), (True, [1.1])])
+def test_the_exported_heatmaps_match_torch(tmp_path: Path, flip_tta: bool, zooms: list[float]) -> None:
     torch.manual_seed(0)
     model = create_model("vgg_xs").eval()
-    path = to_onnx(model, tmp_path / "m.onnx", temperature=1.3, flip_tta=flip_tta)
+    path = to_onnx(model, tmp_path / "m.onnx", temperature=1.3, flip_tta=flip_tta, zooms=zooms)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["probabilities", HEATMAP_NAME]
     x = pixels(3)
     probs, maps = session.run(None, {"pixels": x.numpy()})
     with torch.no_grad():
-        want_probs, want_maps = ProbabilityHead(model, temperature=1.3, flip_tta=flip_tta, heatmaps=True)(x)
-        plain = ProbabilityHead(model, temperature=1.3, flip_tta=flip_tta)(x)
+        want_probs, want_maps = ProbabilityHead(model, temperature=1.3, flip_tta=flip_tta, zooms=zooms,
+                                                heatmaps=True)(x)
+        plain = ProbabilityHead(model, temperature=1.3, flip_tta=flip_tta, zooms=zooms)(x)
     np.testing.assert_allclose(probs, want_probs.numpy(), atol=1e-5)
     np.testing.assert_allclose(probs, plain.numpy(), atol=1e-5)  # same probabilities as without heatmaps
     np.testing.assert_allclose(maps, want_maps.numpy(), atol=1e-4)

@@ -140,6 +140,19 @@ def test_reexport_honours_flip_tta(tmp_path: Path, flip_tta: bool) -> None:
     np.testing.assert_allclose(probabilities(kept, crops()), probabilities(old, crops()), atol=1e-5)
 
 
+def test_reexport_keeps_or_replaces_the_zooms(tmp_path: Path) -> None:
+    model = trained_like("vgg_xs")
+    old = to_onnx(model, tmp_path / "old.onnx", heatmaps=False, flip_tta=True, zooms=[1.1],
+                  metadata={"architecture": "vgg_xs"})
+    kept = reexport_onnx(old, tmp_path / "kept.onnx")
+    np.testing.assert_allclose(probabilities(kept, crops()), probabilities(old, crops()), atol=1e-5)
+    replaced = reexport_onnx(old, tmp_path / "replaced.onnx", zooms=[])
+    expected = to_onnx(model, tmp_path / "expected.onnx", flip_tta=True)
+    np.testing.assert_allclose(probabilities(replaced, crops()), probabilities(expected, crops()), atol=1e-5)
+    assert {p.key: p.value for p in onnx.load(str(replaced)).metadata_props}["tta_zooms"] == "[]"
+    assert {p.key: p.value for p in onnx.load(str(kept)).metadata_props}["tta_zooms"] == "[1.1]"
+
+
 @pytest.mark.parametrize("card", ['{"architecture": "vgg_xs",', "[1, 2]", "\xff\xfe"])
 def test_a_malformed_card_is_a_model_error_naming_it(tmp_path: Path, card: str) -> None:
     old = _old_graph(tmp_path)

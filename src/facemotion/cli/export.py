@@ -30,6 +30,11 @@ def export(
                                             help="Average with the mirrored face inside the graph. Default: on for "
                                                  "a checkpoint; as the old graph had it for a re-exported .onnx "
                                                  "(given, it is honoured and recorded in the metadata)."),
+    tta_zoom: list[float] = typer.Option([], "--tta-zoom", min=0.5, max=2.0,
+                                         help="Also average a centred zoom of the face (and of its mirror, with flip "
+                                              "TTA) inside the graph, e.g. 1.08; repeat it for several. Each zoom "
+                                              "costs as many network passes again. For a re-exported .onnx, given "
+                                              "zooms replace the old graph's.", show_default=False),
     weights: list[Path] = typer.Option([], "--weights", hidden=True, help="Deprecated spelling of --model."),
 ) -> None:
     """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
@@ -53,14 +58,15 @@ def export(
             fail(f"--calibrate applies to checkpoint (.pt) exports only: the re-export of {sources[0]} keeps the "
                  f"temperature its graph records; leave --calibrate out (or export the run's best.pt)")
         with exit_on_error():
-            reexport_onnx(sources[0], out, flip_tta=flip_tta)
+            reexport_onnx(sources[0], out, flip_tta=flip_tta, zooms=tta_zoom or None)
         tta = "" if flip_tta is None else f", flip TTA {'on' if flip_tta else 'off'}"
+        tta += f", zooms {', '.join(map(str, tta_zoom))}" if tta_zoom else ""
         typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {sources[0]} kept{tta})")
         return
     from facemotion.training.export_model import export_checkpoint
 
     with exit_on_error():
         card = export_checkpoint(sources, out, calibrate_data=calibrate,
-                                 flip_tta=True if flip_tta is None else flip_tta)
+                                 flip_tta=True if flip_tta is None else flip_tta, zooms=tta_zoom)
     typer.echo(f"wrote {out} ({card['parameters']:,} parameters, temperature {card['temperature']:.3f}) "
                f"and {out.with_suffix('.json')}")

@@ -1,6 +1,6 @@
 """Export a trained model to a self-contained ONNX graph: raw 0-255 pixels in, 7 probabilities out.
 
-Normalisation (inside every model), temperature scaling and optional flip test-time augmentation are baked
+Normalisation (inside every model), temperature scaling and optional test-time views (mirror, zooms) are baked
 into the graph, so any ONNX consumer (Python, C++, a browser) gets the same numbers without re-implementing them.
 A model with a pooled linear head also gets a second output, ``heatmaps``: its class activation maps
 (:mod:`facemotion.models.cam`). ONNX Runtime computes an output only when it is requested, so a caller that asks
@@ -21,6 +21,7 @@ from torch import nn
 from facemotion.errors import ModelError
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models.cam import logits_and_maps, supports_cam
+from facemotion.models.tta import TTAViews
 
 __all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path",
            "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC"]
@@ -33,36 +34,44 @@ HEATMAP_DOC = ("float32 N x K x h x w class activation maps in logit units (befo
 
 
 class ProbabilityHead(nn.Module):
-    """Wraps a logits model: divide by the temperature, softmax, and average with the mirrored face if asked.
+    """Wraps a logits model: divide by the temperature, softmax, and average over the test-time views asked for.
 
-    With ``heatmaps``, it also returns the class activation maps, from the same pass over the features; under flip
-    TTA the mirrored face's maps are flipped back and averaged in.
+    The views (:class:`~facemotion.models.tta.TTAViews`) are the face, its mirror with ``flip_tta``, and
+    centred ``zooms`` of both. With ``heatmaps``, it also returns the class activation maps of the unzoomed views,
+    from the same passes over the features (the mirrored face's maps flipped back and averaged in); zoomed views
+    add to the probabilities only, as their maps would not line up with the face.
     """
 
     def __init__(self, model: nn.Module, *, temperature: float = 1.0, flip_tta: bool = False,
-                 heatmaps: bool = False) -> None:
+                 zooms: Sequence[float] = (), heatmaps: bool = False) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.model = model
         self.temperature = float(temperature)
-        self.flip_tta = flip_tta
+        self.views = TTAViews(flip=flip_tta, zooms=zooms)
         self.heatmaps = heatmaps
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        views = self.views(pixels)
         if not self.heatmaps:
-            probs = torch.softmax(self.model(pixels) / self.temperature, dim=1)
-            if self.flip_tta:
-                mirrored = torch.softmax(self.model(torch.flip(pixels, dims=[3])) / self.temperature, dim=1)
-                probs = (probs + mirrored) / 2
-            return probs
-        logits, maps = logits_and_maps(self.model, pixels)
-        probs = torch.softmax(logits / self.temperature, dim=1)
-        if self.flip_tta:
-            logits_m, maps_m = logits_and_maps(self.model, torch.flip(pixels, dims=[3]))
-            probs = (probs + torch.softmax(logits_m / self.temperature, dim=1)) / 2
+            return _mean([self._probabilities(self.model(view)) for view in views])
+        mapped = 2 if self.views.flip else 1
+        logits, maps = logits_and_maps(self.model, views[0])
+        probs = [self._probabilities(logits)]
+        if self.views.flip:
+            logits_m, maps_m = logits_and_maps(self.model, views[1])
+            probs.append(self._probabilities(logits_m))
             maps = (maps + torch.flip(maps_m, dims=[3])) / 2
-        return probs, maps
+        probs += [self._probabilities(self.model(view)) for view in views[mapped:]]
+        return _mean(probs), maps
+
+    def _probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits / self.temperature, dim=1)
+
+
+def _mean(probabilities: list[torch.Tensor]) -> torch.Tensor:
+    return probabilities[0] if len(probabilities) == 1 else torch.stack(probabilities).mean(dim=0)
 
 
 def check_onnx_path(out: str | Path) -> Path:
@@ -79,18 +88,19 @@ def check_onnx_path(out: str | Path) -> Path:
 
 
 def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, flip_tta: bool = False,
-            metadata: dict[str, Any] | None = None, opset: int = 17, heatmaps: bool | None = None,
-            labels: Sequence[str] = EMOTIONS) -> Path:
+            zooms: Sequence[float] = (), metadata: dict[str, Any] | None = None, opset: int = 17,
+            heatmaps: bool | None = None, labels: Sequence[str] = EMOTIONS) -> Path:
     """Write ``model`` (a facemotion logits model) as ONNX with a dynamic batch dimension.
 
     The graph's metadata carries the label names (``labels``, in output order: what every consumer shows),
-    temperature and TTA, plus ``metadata`` (e.g. the model card).
+    temperature and test-time views (``flip_tta``, ``tta_zooms``), plus ``metadata`` (e.g. the model card).
     ``heatmaps`` adds the ``heatmaps`` output; None adds it whenever the model has a pooled linear head.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     heatmaps = supports_cam(model) if heatmaps is None else heatmaps
-    head = ProbabilityHead(model.float().eval(), temperature=temperature, flip_tta=flip_tta, heatmaps=heatmaps).eval()
+    head = ProbabilityHead(model.float().eval(), temperature=temperature, flip_tta=flip_tta, zooms=zooms,
+                           heatmaps=heatmaps).eval()
     example = torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE) * 255
     outputs = [OUTPUT_NAME, HEATMAP_NAME] if heatmaps else [OUTPUT_NAME]
     with warnings.catch_warnings():
@@ -99,7 +109,8 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
                           output_names=outputs, opset_version=opset,
                           dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}})
     write_metadata(path, {"labels": json.dumps(list(labels)), "temperature": str(temperature),
-                           "flip_tta": str(flip_tta).lower(), "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
+                           "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps([float(z) for z in zooms]),
+                           "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
                            "output": f"float32 N x {len(labels)} probabilities in label order",
                            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}})
     return path

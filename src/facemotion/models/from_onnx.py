@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,13 +199,14 @@ def _replace_atomically(out: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None = None) -> Path:
+def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None = None,
+                  zooms: Sequence[float] | None = None) -> Path:
     """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card bytes.
 
-    The temperature comes from the old graph's metadata, as does flip TTA unless ``flip_tta`` says otherwise (the
-    metadata then records the new setting); the card, when there is one, is copied as is. ``out`` must end in
-    ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
-    written to a temporary file and renamed into place.
+    The temperature comes from the old graph's metadata, as do its test-time views (flip, zooms) unless
+    ``flip_tta`` or ``zooms`` say otherwise (the metadata then records the new setting); the card, when there is
+    one, is copied as is. ``out`` must end in ``.onnx`` and must not be ``source`` (ModelError, before anything is
+    written); the graph and the card are each written to a temporary file and renamed into place.
     """
     from facemotion.models.export import check_onnx_path, to_onnx, write_metadata
 
@@ -218,10 +219,14 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
         flip_tta = metadata.get("flip_tta", "false") == "true"
     else:
         metadata = {**metadata, "flip_tta": str(flip_tta).lower()}
+    if zooms is None:
+        zooms = json.loads(metadata.get("tta_zooms", "[]"))
+    else:
+        metadata = {**metadata, "tta_zooms": json.dumps([float(z) for z in zooms])}
     card_bytes = source.with_suffix(".json").read_bytes() if source.with_suffix(".json").is_file() else None
 
     def write_graph(tmp: Path) -> None:
-        to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta)
+        to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta, zooms=zooms)
         write_metadata(tmp, metadata)
 
     _replace_atomically(out, write_graph)

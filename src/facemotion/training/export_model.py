@@ -22,6 +22,7 @@ from facemotion.inference.weights import graph_source
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, to_onnx
+from facemotion.models.tta import TTAViews
 from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
@@ -31,13 +32,12 @@ __all__ = ["export_checkpoint", "load_members", "view_logits", "git_commit"]
 logger = logging.getLogger(__name__)
 
 
-def view_logits(model: torch.nn.Module, images: np.ndarray, flip_tta: bool) -> list[np.ndarray]:
-    """Logits of every TTA view (the images, and their mirrors when ``flip_tta``), as the graph will see them."""
-    x = torch.from_numpy(np.ascontiguousarray(images[:, None]))
-    views = [predict_logits(model, x, channels_last=False).numpy()]
-    if flip_tta:
-        views.append(predict_logits(model, torch.flip(x, dims=[3]), channels_last=False).numpy())
-    return views
+def view_logits(model: torch.nn.Module, images: np.ndarray, flip_tta: bool,
+                zooms: Sequence[float] = ()) -> list[np.ndarray]:
+    """Logits of every test-time view (the images, their mirrors when ``flip_tta``, each of ``zooms``), in the order
+    and form the graph computes them."""
+    views = TTAViews(flip=flip_tta, zooms=zooms)(torch.from_numpy(np.ascontiguousarray(images[:, None])).float())
+    return [predict_logits(model, view, channels_last=False).numpy() for view in views]
 
 
 def git_commit(path: Path) -> str | None:
@@ -157,11 +157,12 @@ def _calibration_data(data: str | Path, weights: Sequence[Path], labels: list[st
 
 def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Path, *,
                       calibrate_data: str | Path | None = None, flip_tta: bool = True,
-                      name: str | None = None) -> dict[str, Any]:
+                      zooms: Sequence[float] = (), name: str | None = None) -> dict[str, Any]:
     """Export ``weights`` (a .pt, or several for their logit-mean ensemble) to ``out`` (.onnx) and write the
     model card ``out`` with suffix .json.
 
-    With ``calibrate_data``, a temperature is fitted on its PublicTest split (never on PrivateTest).
+    With ``calibrate_data``, a temperature is fitted on its PublicTest split (never on PrivateTest), over the same
+    test-time views (``flip_tta``, centred ``zooms``) the graph averages.
     Returns the card.
     """
     paths = [Path(weights)] if isinstance(weights, (str, Path)) else [Path(w) for w in weights]
@@ -174,7 +175,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:
         val = _calibration_data(calibrate_data, paths, described["labels"]).val
-        views = view_logits(model, val.images, flip_tta)
+        views = view_logits(model, val.images, flip_tta, zooms)
         temperature = fit_temperature(views, val.labels)
         before, after = tta_probabilities(views, 1.0), tta_probabilities(views, temperature)
         calibration = {"fitted_on": "PublicTest", "temperature": temperature,
@@ -195,6 +196,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
         "output": {"name": "probabilities", "shape": ["N", len(described["labels"])], "labels": described["labels"]},
         "temperature": temperature,
         "flip_tta": flip_tta,
+        "tta_zooms": [float(z) for z in zooms],
         "calibration": calibration,
         "training": described["training"],
         **({"members": described["members"]} if "members" in described else {}),
@@ -203,7 +205,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
         "metrics": {},
     }
     with_intended_use(card)  # its measured weaknesses follow once `facemotion evaluate --card` records metrics
-    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, labels=described["labels"],
+    to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, zooms=zooms, labels=described["labels"],
             metadata={"name": card["name"], "architecture": card["architecture"]})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card

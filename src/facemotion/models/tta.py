@@ -1,0 +1,75 @@
+"""The test-time views an exported graph averages over: the face, its mirror, and centred zooms of both.
+
+A centred zoom of a square face is separable, so it is two products with one constant matrix: every ONNX
+runtime (the browser's included) runs it, and it equals the training augmentation's bilinear warp with repeated
+borders (:func:`facemotion.training.augment.warp` at that scale), the distribution the networks learnt from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from facemotion.labels import IMAGE_SIZE
+
+__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count"]
+
+
+def zoom_matrix(size: int, scale: float) -> np.ndarray:
+    """``(size, size)`` bilinear resampling ``A`` with ``zoomed = A @ image @ A.T``; ``scale`` > 1 zooms in.
+
+    Pixel centres follow ``align_corners=False`` and coordinates past the edge repeat it, as ``grid_sample`` with
+    border padding does.
+    """
+    if scale <= 0:
+        raise ValueError(f"a zoom must be positive, got {scale}")
+    out = np.arange(size)
+    source = np.clip(((2 * out + 1) / size - 1) / scale * size / 2 + size / 2 - 0.5, 0, size - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, size - 1)
+    weight = source - low
+    matrix = np.zeros((size, size))
+    np.add.at(matrix, (out, low), 1 - weight)
+    np.add.at(matrix, (out, high), weight)
+    return matrix.astype(np.float32)
+
+
+class Zoom(nn.Module):
+    """A fixed centred zoom of ``(N, C, size, size)`` images."""
+
+    def __init__(self, scale: float, size: int = IMAGE_SIZE) -> None:
+        super().__init__()
+        self.scale = float(scale)
+        self.register_buffer("matrix", torch.from_numpy(zoom_matrix(size, scale)), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matrix @ x @ self.matrix.T
+
+
+class TTAViews(nn.Module):
+    """The views of a batch, in a fixed order: the face, its mirror (``flip``), then each zoom (and its mirror).
+
+    The first ``1 + flip`` views are the unzoomed ones, whose class activation maps line up with the face.
+    """
+
+    def __init__(self, *, flip: bool = False, zooms: Sequence[float] = ()) -> None:
+        super().__init__()
+        self.flip = flip
+        self.zooms = nn.ModuleList(Zoom(scale) for scale in zooms)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        plain = [x, *(zoom(x) for zoom in self.zooms)]
+        views = []
+        for view in plain:
+            views.append(view)
+            if self.flip:
+                views.append(torch.flip(view, dims=[3]))
+        return views
+
+
+def view_count(flip: bool, zooms: Sequence[float]) -> int:
+    """Passes through the network per face: what a graph with these views costs."""
+    return (2 if flip else 1) * (1 + len(zooms))
