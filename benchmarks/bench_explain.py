@@ -20,7 +20,6 @@ Needs the train extra (torch) for the re-initialised network and the output-free
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import tempfile
@@ -119,12 +118,12 @@ def median_seconds(fn: Callable[[], object], budget: float = 2.0) -> float:
 def plain_graph(model_path: Path, folder: Path) -> Path:
     """The same model exported without the heatmap output: the graph as it was before heatmaps."""
     from facemotion.models.export import to_onnx
-    from facemotion.models.from_onnx import model_from_onnx
+    from facemotion.models.from_onnx import graph_views, model_from_onnx
 
     model, metadata, _ = model_from_onnx(model_path)
+    flip_tta, zooms = graph_views(metadata, model_path)
     return to_onnx(model, folder / "plain.onnx", temperature=float(metadata.get("temperature", 1.0)),
-                   flip_tta=metadata.get("flip_tta") == "true", zooms=json.loads(metadata.get("tta_zooms", "[]")),
-                   heatmaps=False)
+                   flip_tta=flip_tta, zooms=zooms, heatmaps=False)
 
 
 def example_grid(crops: np.ndarray, labels: np.ndarray, probs: np.ndarray, maps: np.ndarray, out: Path,

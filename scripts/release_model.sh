@@ -9,6 +9,8 @@
 #      scripts/release_model.sh accurate src/facemotion/weights/default.onnx campaign/vgg_m_e60_s3
 #      scripts/release_model.sh accurate --tta-zoom 1.08 ... (mirror and a 1.08 zoom of both: four views)
 set -euo pipefail
+usage="usage: $0 NAME [--no-flip-tta] [--tta-zoom S ...] RUN_DIR|MODEL.onnx [...]"
+[ $# -ge 1 ] && [[ $1 != -* ]] || { echo "$usage" >&2; exit 2; }
 name=$1; shift
 tta=(--flip-tta)  # the test-time views, the same for the calibrated graph and the uncalibrated one
 while [ $# -ge 1 ]; do
@@ -19,20 +21,21 @@ while [ $# -ge 1 ]; do
         *) break ;;
     esac
 done
-[ $# -ge 1 ] || { echo "usage: $0 NAME [--no-flip-tta] [--tta-zoom S ...] RUN_DIR|MODEL.onnx [...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
 data=${FACEMOTION_DATA:-../shared/data/fer2013/fer2013.csv.gz}
 weights=src/facemotion/weights
 reports=artifacts/release/$name
-mkdir -p "$reports"
 checkpoints=()
 for run in "$@"; do
     case $run in
+        -*) echo "$run: options go before the runs" >&2; exit 2 ;;
         *.onnx|*.onnx\[*\])
             [ "${run%%\[*}" != "$weights/$name.onnx" ] || { echo "$run: a release cannot overwrite a member" >&2; exit 2; }
             checkpoints+=(--model "$run") ;;
         *) checkpoints+=(--model "$run/best.pt") ;;
     esac
 done
+mkdir -p "$reports"
 
 facemotion export "${checkpoints[@]}" --out "$weights/$name.onnx" --calibrate "$data" "${tta[@]}"
 facemotion evaluate --model "$weights/$name.onnx" --data "$data" --split val --card "$weights/$name.json"

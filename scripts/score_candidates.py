@@ -56,18 +56,21 @@ def member_logits(model: torch.nn.Module, images: np.ndarray, zoom: float = 1.0,
     return np.concatenate(out, axis=1)
 
 
-def cached_logits(name: str, spec: str, images: np.ndarray, zoom: float = 1.0) -> tuple[np.ndarray, int]:
+def cached_logits(name: str, spec: str, images: np.ndarray, zooms: list[float]) -> tuple[dict[float, np.ndarray], int]:
+    """Per zoom (1.0 and each of ``zooms``), the member's ``(2, N, K)`` logits, from the cache when there; its MACs."""
     model, path = load_member(spec)
     picked = graph_source(spec)[1]
     key = f"{sha256_of(path)[:16]}-{'all' if picked is None else '-'.join(map(str, picked))}"
-    cache = CACHE / (f"{key}.npz" if zoom == 1.0 else f"{key}-zoom{zoom:g}.npz")
-    if cache.is_file():
-        logits = np.load(cache)["logits"]
-    else:
+    logits = {}
+    for zoom in [1.0, *zooms]:
+        cache = CACHE / (f"{key}.npz" if zoom == 1.0 else f"{key}-zoom{zoom!r}.npz")
+        if cache.is_file():
+            logits[zoom] = np.load(cache)["logits"]
+            continue
         print(f"scoring {name} ({spec}{'' if zoom == 1.0 else f', zoom {zoom:g}'}) on PublicTest ...", flush=True)
-        logits = member_logits(model, images, zoom)
+        logits[zoom] = member_logits(model, images, zoom)
         CACHE.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, logits=logits)
+        np.savez(cache, logits=logits[zoom])
     return logits, count_macs(model)
 
 
@@ -77,7 +80,8 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def accuracy(logits: list[np.ndarray], labels: np.ndarray, flip: bool) -> float:
-    """``logits``: per member, ``(Z, 2, N, K)`` (Z zooms, plain and mirrored); every view's softmax is averaged."""
+    """``logits``: per member, ``(Z, 2, N, K)`` (Z zooms, plain and mirrored); every view's softmax (at temperature
+    1: calibration rarely moves an argmax) is averaged."""
     mean = np.mean(logits, axis=0)
     views = mean.reshape(-1, *mean.shape[2:]) if flip else mean[:, 0]
     scores = np.mean([softmax(v) for v in views], axis=0)
@@ -94,13 +98,14 @@ def main() -> None:
                         help="also score every candidate with these centred zooms added as test-time views")
     parser.add_argument("--top", type=int, default=30, help="rows to print (default 30)")
     args = parser.parse_args()
+    if 1.0 in args.zoom or len(set(args.zoom)) != len(args.zoom):
+        parser.error("each --zoom must differ from 1 (the face itself is always scored) and from the others")
 
     val = load_fer2013(args.data).val
     members: dict[str, tuple[dict[float, np.ndarray], int]] = {}
     for item in args.members:
         name, _, spec = item.partition("=")
-        views = {zoom: cached_logits(name, spec, val.images, zoom) for zoom in [1.0, *args.zoom]}
-        members[name] = ({zoom: logits for zoom, (logits, _) in views.items()}, views[1.0][1])
+        members[name] = cached_logits(name, spec, val.images, args.zoom)
     names = list(members)
     combos = ([c.split("+") for c in args.candidates] if args.candidates else
               [list(c) for r in range(1, len(names) + 1) for c in itertools.combinations(names, r)])

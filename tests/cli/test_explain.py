@@ -85,3 +85,22 @@ def test_export_re_export_refuses_bad_destinations_and_calibrate(cli: CliRunner,
     import onnx
 
     assert {p.key: p.value for p in onnx.load(str(tmp_path / "new.onnx")).metadata_props}["flip_tta"] == "true"
+
+    def zooms_of(path: Path) -> str:
+        return {p.key: p.value for p in onnx.load(str(path)).metadata_props}["tta_zooms"]
+
+    result = cli.invoke(app, ["export", "--model", str(tmp_path / "new.onnx"), "--out", str(tmp_path / "z.onnx"),
+                              "--tta-zoom", "1.08"])
+    assert result.exit_code == 0 and "zooms 1.08" in result.stdout, result.stdout + result.stderr
+    assert zooms_of(tmp_path / "z.onnx") == "[1.08]"
+    result = cli.invoke(app, ["export", "--model", str(tmp_path / "z.onnx"), "--out", str(tmp_path / "kept.onnx")])
+    assert result.exit_code == 0 and zooms_of(tmp_path / "kept.onnx") == "[1.08]"
+    result = cli.invoke(app, ["export", "--model", str(tmp_path / "z.onnx"), "--out", str(tmp_path / "none.onnx"),
+                              "--no-tta-zoom"])
+    assert result.exit_code == 0 and zooms_of(tmp_path / "none.onnx") == "[]"
+    for extra, message in ((["--tta-zoom", "1"], "differ from 1"), (["--tta-zoom", "1.1", "--tta-zoom", "1.1"],
+                                                                    "from the others"),
+                           (["--tta-zoom", "1.1", "--no-tta-zoom"], "contradict")):
+        result = cli.invoke(app, ["export", "--model", str(old), "--out", str(tmp_path / "bad.onnx"), *extra])
+        assert result.exit_code != 0 and message in result.stdout + result.stderr
+    assert not (tmp_path / "bad.onnx").exists()

@@ -52,7 +52,7 @@ def test_a_model_without_a_pooled_head_has_no_maps(tmp_path: Path) -> None:
     assert [o.name for o in ort.InferenceSession(str(path)).get_outputs()] == ["probabilities"]
 
 
-@pytest.mark.parametrize(("flip_tta", "zooms"), [(False, []), (True, []), (True, [1.1])])
+@pytest.mark.parametrize(("flip_tta", "zooms"), [(False, []), (True, []), (True, [1.1]), (False, [0.9, 1.1])])
 def test_the_exported_heatmaps_match_torch(tmp_path: Path, flip_tta: bool, zooms: list[float]) -> None:
     torch.manual_seed(0)
     model = create_model("vgg_xs").eval()

@@ -13,7 +13,7 @@ import torch
 
 from facemotion.errors import ModelError
 from facemotion.models import LogitEnsemble, create_model
-from facemotion.models.export import to_onnx
+from facemotion.models.export import to_onnx, write_metadata
 from facemotion.models.from_onnx import model_from_onnx, reexport_onnx
 
 
@@ -151,6 +151,29 @@ def test_reexport_keeps_or_replaces_the_zooms(tmp_path: Path) -> None:
     np.testing.assert_allclose(probabilities(replaced, crops()), probabilities(expected, crops()), atol=1e-5)
     assert {p.key: p.value for p in onnx.load(str(replaced)).metadata_props}["tta_zooms"] == "[]"
     assert {p.key: p.value for p in onnx.load(str(kept)).metadata_props}["tta_zooms"] == "[1.1]"
+
+
+def test_reexport_with_other_views_updates_the_card_and_says_so(tmp_path: Path) -> None:
+    old = _old_graph(tmp_path)
+    card = {"architecture": "vgg_xs", "flip_tta": False, "metrics": {"test": {"accuracy": 0.7}}}
+    (tmp_path / "old.json").write_text(json.dumps(card))
+    reexport_onnx(old, tmp_path / "same.onnx")
+    assert (tmp_path / "same.json").read_text() == json.dumps(card)  # views unchanged: the card byte for byte
+    reexport_onnx(old, tmp_path / "zoomed.onnx", zooms=[1.1])
+    written = json.loads((tmp_path / "zoomed.json").read_text())
+    assert written["tta_zooms"] == [1.1] and written["flip_tta"] is False and written["metrics"] == card["metrics"]
+    assert "measured with flip TTA off and zooms []" in written["views_changed"]
+    metadata = {p.key: p.value for p in onnx.load(str(tmp_path / "same.onnx")).metadata_props}
+    assert metadata["tta_zooms"] == "[]" and metadata["flip_tta"] == "false"  # recorded even when the old had none
+
+
+@pytest.mark.parametrize("zooms", ["1.1", "[0]", '["x"]', "{}"])
+def test_malformed_zoom_metadata_is_a_model_error(tmp_path: Path, zooms: str) -> None:
+    old = _old_graph(tmp_path)
+    write_metadata(old, {**{p.key: p.value for p in onnx.load(str(old)).metadata_props}, "tta_zooms": zooms})
+    with pytest.raises(ModelError, match="tta_zooms metadata must be a JSON list of positive scales"):
+        reexport_onnx(old, tmp_path / "new.onnx")
+    assert not (tmp_path / "new.onnx").exists()
 
 
 @pytest.mark.parametrize("card", ['{"architecture": "vgg_xs",', "[1, 2]", "\xff\xfe"])

@@ -42,6 +42,9 @@ def test_zoom_one_is_the_identity_and_rows_sum_to_one() -> None:
     np.testing.assert_allclose(zoom_matrix(48, 0.8).sum(axis=1), 1.0, atol=1e-6)
     with pytest.raises(ValueError, match="positive"):
         zoom_matrix(48, 0.0)
+    for zooms in ([1.0], [1.1, 1.1]):
+        with pytest.raises(ValueError, match="differ from 1 and from each other"):
+            TTAViews(zooms=zooms)
 
 
 def test_views_come_plain_then_mirrored_per_zoom() -> None:
@@ -75,3 +78,17 @@ def test_zoomed_views_add_to_probabilities_not_to_the_heatmaps() -> None:
         plain = ProbabilityHead(model, flip_tta=True, zooms=[1.1])(x)
     np.testing.assert_allclose(probs.numpy(), plain.numpy(), atol=1e-6)
     np.testing.assert_allclose(maps.numpy(), flip_maps.numpy(), atol=1e-6)
+
+
+def test_calibration_logits_are_the_graphs_views_batch_by_batch() -> None:
+    from facemotion.training.export_model import view_logits
+
+    model = trained_like("vgg_xs")
+    images = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    got = view_logits(model, images, True, [1.1], batch_size=2)
+    with torch.no_grad():
+        want = [model(v).numpy() for v in TTAViews(flip=True, zooms=[1.1])(torch.from_numpy(images[:, None]).float())]
+    assert len(got) == 4
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, atol=1e-4)
+    assert [v.shape for v in view_logits(model, images[:0], False, [1.1])] == [(0, 7), (0, 7)]

@@ -35,6 +35,8 @@ def export(
                                               "TTA) inside the graph, e.g. 1.08; repeat it for several. Each zoom "
                                               "costs as many network passes again. For a re-exported .onnx, given "
                                               "zooms replace the old graph's.", show_default=False),
+    no_tta_zoom: bool = typer.Option(False, "--no-tta-zoom",
+                                     help="Re-export an .onnx without the zoomed views its graph has."),
     weights: list[Path] = typer.Option([], "--weights", hidden=True, help="Deprecated spelling of --model."),
 ) -> None:
     """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
@@ -46,6 +48,11 @@ def export(
     sources: list[Path] = list(deprecated_alias("--model", "--weights", model, weights, empty=[]))  # type: ignore
     if not sources:
         fail("--model is required: a .pt checkpoint or an exported .onnx (repeat it for an ensemble)")
+    if 1.0 in tta_zoom or len(set(tta_zoom)) != len(tta_zoom):
+        fail(f"--tta-zoom {' '.join(map(str, tta_zoom))}: each zoom must differ from 1 (the face itself is always a "
+             f"view) and from the others")
+    if no_tta_zoom and tta_zoom:
+        fail("--no-tta-zoom and --tta-zoom contradict each other: give one")
     with exit_on_error():  # before anything is written: a .onnx name, not a folder, and no output that is an input
         check_onnx_path(out)
         graphs = [graph_source(s)[0] for s in sources]
@@ -58,9 +65,9 @@ def export(
             fail(f"--calibrate applies to checkpoint (.pt) exports only: the re-export of {sources[0]} keeps the "
                  f"temperature its graph records; leave --calibrate out (or export the run's best.pt)")
         with exit_on_error():
-            reexport_onnx(sources[0], out, flip_tta=flip_tta, zooms=tta_zoom or None)
+            reexport_onnx(sources[0], out, flip_tta=flip_tta, zooms=[] if no_tta_zoom else tta_zoom or None)
         tta = "" if flip_tta is None else f", flip TTA {'on' if flip_tta else 'off'}"
-        tta += f", zooms {', '.join(map(str, tta_zoom))}" if tta_zoom else ""
+        tta += f", zooms {', '.join(map(str, tta_zoom))}" if tta_zoom else ", no zooms" if no_tta_zoom else ""
         typer.echo(f"wrote {out} with heatmaps (metadata, temperature and model card of {sources[0]} kept{tta})")
         return
     from facemotion.training.export_model import export_checkpoint

@@ -36,10 +36,10 @@ HEATMAP_DOC = ("float32 N x K x h x w class activation maps in logit units (befo
 class ProbabilityHead(nn.Module):
     """Wraps a logits model: divide by the temperature, softmax, and average over the test-time views asked for.
 
-    The views (:class:`~facemotion.models.tta.TTAViews`) are the face, its mirror with ``flip_tta``, and
-    centred ``zooms`` of both. With ``heatmaps``, it also returns the class activation maps of the unzoomed views,
-    from the same passes over the features (the mirrored face's maps flipped back and averaged in); zoomed views
-    add to the probabilities only, as their maps would not line up with the face.
+    The views (:class:`~facemotion.models.tta.TTAViews`) are the face, its mirror with ``flip_tta``, and each
+    centred zoom of ``zooms`` (and its mirror, with ``flip_tta``). With ``heatmaps``, it also returns the class
+    activation maps of the unzoomed views, from the same passes over the features (the mirrored face's maps flipped
+    back and averaged in); zoomed views add to the probabilities only, as their maps would not line up with the face.
     """
 
     def __init__(self, model: nn.Module, *, temperature: float = 1.0, flip_tta: bool = False,

@@ -24,7 +24,7 @@ from facemotion.labels import IMAGE_SIZE
 from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.registry import create_model
 
-__all__ = ["read_graph_metadata", "model_from_onnx", "reexport_onnx"]
+__all__ = ["read_graph_metadata", "model_from_onnx", "graph_views", "reexport_onnx"]
 
 _Slot = tuple[nn.Module, "nn.BatchNorm2d | None"]
 
@@ -84,7 +84,8 @@ def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[
 
 
 def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """``(op, weight, bias)`` of each Conv and Gemm in graph order; a weight used twice (flip TTA) counts once."""
+    """``(op, weight, bias)`` of each Conv and Gemm in graph order; a weight used once per test-time view (flip and
+    zoom TTA) counts once."""
     from onnx import numpy_helper
 
     init = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
@@ -199,37 +200,53 @@ def _replace_atomically(out: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def graph_views(metadata: dict[str, str], path: Path) -> tuple[bool, list[float]]:
+    """The test-time views a graph's metadata records: flip TTA, and its zooms (none before zooms existed)."""
+    try:
+        zooms = json.loads(metadata.get("tta_zooms", "[]"))
+    except json.JSONDecodeError:
+        zooms = None
+    if not (isinstance(zooms, list) and all(isinstance(z, (int, float)) and z > 0 for z in zooms)):
+        raise ModelError(f"{path}: the graph's tta_zooms metadata must be a JSON list of positive scales, "
+                         f"got {metadata.get('tta_zooms')!r:.80}")
+    return metadata.get("flip_tta", "false") == "true", [float(z) for z in zooms]
+
+
 def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None = None,
                   zooms: Sequence[float] | None = None) -> Path:
-    """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card bytes.
+    """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card.
 
     The temperature comes from the old graph's metadata, as do its test-time views (flip, zooms) unless
-    ``flip_tta`` or ``zooms`` say otherwise (the metadata then records the new setting); the card, when there is
-    one, is copied as is. ``out`` must end in ``.onnx`` and must not be ``source`` (ModelError, before anything is
-    written); the graph and the card are each written to a temporary file and renamed into place.
+    ``flip_tta`` or ``zooms`` say otherwise. The new graph's metadata records the views it has; the card, when there
+    is one, is copied byte for byte, or, when the views changed, with its ``flip_tta`` and ``tta_zooms`` updated and
+    a ``views_changed`` note (its temperature and metrics were measured with the old views). ``out`` must end in
+    ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
+    written to a temporary file and renamed into place.
     """
     from facemotion.models.export import check_onnx_path, to_onnx, write_metadata
 
     source, out = Path(source), check_onnx_path(out)
     if _same_file(source, out):
         raise ModelError(f"{out}: is the source graph {source}; write the re-export to another file")
-    model, metadata, _ = model_from_onnx(source)
+    model, metadata, card = model_from_onnx(source)
     temperature = float(metadata.get("temperature", "1.0"))
-    if flip_tta is None:
-        flip_tta = metadata.get("flip_tta", "false") == "true"
-    else:
-        metadata = {**metadata, "flip_tta": str(flip_tta).lower()}
-    if zooms is None:
-        zooms = json.loads(metadata.get("tta_zooms", "[]"))
-    else:
-        metadata = {**metadata, "tta_zooms": json.dumps([float(z) for z in zooms])}
-    card_bytes = source.with_suffix(".json").read_bytes() if source.with_suffix(".json").is_file() else None
+    old_flip, old_zooms = graph_views(metadata, source)
+    flip_tta = old_flip if flip_tta is None else flip_tta
+    zooms = old_zooms if zooms is None else [float(z) for z in zooms]
+    metadata = {**metadata, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
+    card_path = source.with_suffix(".json")
+    card_bytes = card_path.read_bytes() if card_path.is_file() else None
+    if card_bytes is not None and (flip_tta, zooms) != (old_flip, old_zooms):
+        note = (f"re-exported from {source.name} with other test-time views; its temperature and metrics were "
+                f"measured with flip TTA {'on' if old_flip else 'off'} and zooms {old_zooms}")
+        card_bytes = (json.dumps({**card, "flip_tta": flip_tta, "tta_zooms": zooms, "views_changed": note},
+                                 indent=2) + "\n").encode()
 
     def write_graph(tmp: Path) -> None:
         to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta, zooms=zooms)
         write_metadata(tmp, metadata)
 
     _replace_atomically(out, write_graph)
-    if card_bytes is not None and not _same_file(out.with_suffix(".json"), source.with_suffix(".json")):
+    if card_bytes is not None and not _same_file(out.with_suffix(".json"), card_path):
         _replace_atomically(out.with_suffix(".json"), lambda tmp: tmp.write_bytes(card_bytes))
     return out

@@ -52,11 +52,14 @@ class Zoom(nn.Module):
 class TTAViews(nn.Module):
     """The views of a batch, in a fixed order: the face, its mirror (``flip``), then each zoom (and its mirror).
 
-    The first ``1 + flip`` views are the unzoomed ones, whose class activation maps line up with the face.
+    The first ``1 + flip`` views are the unzoomed ones, whose class activation maps line up with the face. A zoom of
+    1 or the same zoom twice is refused: it would cost a pass and add nothing.
     """
 
     def __init__(self, *, flip: bool = False, zooms: Sequence[float] = ()) -> None:
         super().__init__()
+        if 1.0 in zooms or len(set(zooms)) != len(zooms):
+            raise ValueError(f"zooms must differ from 1 and from each other, got {list(zooms)}")
         self.flip = flip
         self.zooms = nn.ModuleList(Zoom(scale) for scale in zooms)
 

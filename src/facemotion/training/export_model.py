@@ -22,7 +22,7 @@ from facemotion.inference.weights import graph_source
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, to_onnx
-from facemotion.models.tta import TTAViews
+from facemotion.models.tta import TTAViews, view_count
 from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
@@ -32,12 +32,17 @@ __all__ = ["export_checkpoint", "load_members", "view_logits", "git_commit"]
 logger = logging.getLogger(__name__)
 
 
-def view_logits(model: torch.nn.Module, images: np.ndarray, flip_tta: bool,
-                zooms: Sequence[float] = ()) -> list[np.ndarray]:
-    """Logits of every test-time view (the images, their mirrors when ``flip_tta``, each of ``zooms``), in the order
-    and form the graph computes them."""
-    views = TTAViews(flip=flip_tta, zooms=zooms)(torch.from_numpy(np.ascontiguousarray(images[:, None])).float())
-    return [predict_logits(model, view, channels_last=False).numpy() for view in views]
+def view_logits(model: torch.nn.Module, images: np.ndarray, flip_tta: bool, zooms: Sequence[float] = (),
+                batch_size: int = 512) -> list[np.ndarray]:
+    """Logits of every test-time view (the images, their mirrors when ``flip_tta``, each zoom and its mirror), in
+    the order and form the graph computes them; the views are built a batch at a time, so memory stays flat."""
+    views = TTAViews(flip=flip_tta, zooms=zooms)
+    per_view: list[list[np.ndarray]] = [[] for _ in range(view_count(flip_tta, zooms))]
+    for start in range(0, max(len(images), 1), batch_size):  # one (maybe empty) batch at least: shaped results
+        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size, None])).float()
+        for logits, view in zip(per_view, views(x)):
+            logits.append(predict_logits(model, view, channels_last=False).numpy())
+    return [np.concatenate(logits) for logits in per_view]
 
 
 def git_commit(path: Path) -> str | None:

@@ -144,7 +144,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, images: torch.Tensor, *, batch_size: int = 512, channels_last: bool = True,
                    bf16: bool = False) -> torch.Tensor:
-    """Logits for every image of the uint8 ``(N, 1, 48, 48)`` tensor, in eval mode, in batches."""
+    """Logits for every image of the ``(N, 1, 48, 48)`` tensor (uint8, or float 0-255 views), in eval mode, in
+    batches."""
     model.eval()
     outs = []
     for i in range(0, images.shape[0], batch_size):
