@@ -30,7 +30,7 @@ from facemotion.data import load_fer2013
 from facemotion.inference.weights import graph_source
 from facemotion.models import LogitEnsemble
 from facemotion.models.complexity import count_macs
-from facemotion.models.tta import TTAViews, view_count
+from facemotion.models.tta import TTAViews, check_zooms, view_count
 from facemotion.paths import sha256_of
 from facemotion.training.export_model import load_members
 
@@ -98,8 +98,10 @@ def main() -> None:
                         help="also score every candidate with these centred zooms added as test-time views")
     parser.add_argument("--top", type=int, default=30, help="rows to print (default 30)")
     args = parser.parse_args()
-    if 1.0 in args.zoom or len(set(args.zoom)) != len(args.zoom):
-        parser.error("each --zoom must differ from 1 (the face itself is always scored) and from the others")
+    try:
+        check_zooms(args.zoom)
+    except ValueError as error:
+        parser.error(f"--zoom: {error}")
 
     val = load_fer2013(args.data).val
     members: dict[str, tuple[dict[float, np.ndarray], int]] = {}

@@ -99,7 +99,7 @@ def test_export_re_export_refuses_bad_destinations_and_calibrate(cli: CliRunner,
                               "--no-tta-zoom"])
     assert result.exit_code == 0 and zooms_of(tmp_path / "none.onnx") == "[]"
     for extra, message in ((["--tta-zoom", "1"], "differ from 1"), (["--tta-zoom", "1.1", "--tta-zoom", "1.1"],
-                                                                    "from the others"),
+                                                                    "from each other"),
                            (["--tta-zoom", "1.1", "--no-tta-zoom"], "contradict")):
         result = cli.invoke(app, ["export", "--model", str(old), "--out", str(tmp_path / "bad.onnx"), *extra])
         assert result.exit_code != 0 and message in result.stdout + result.stderr

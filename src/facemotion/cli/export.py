@@ -48,9 +48,10 @@ def export(
     sources: list[Path] = list(deprecated_alias("--model", "--weights", model, weights, empty=[]))  # type: ignore
     if not sources:
         fail("--model is required: a .pt checkpoint or an exported .onnx (repeat it for an ensemble)")
-    if 1.0 in tta_zoom or len(set(tta_zoom)) != len(tta_zoom):
-        fail(f"--tta-zoom {' '.join(map(str, tta_zoom))}: each zoom must differ from 1 (the face itself is always a "
-             f"view) and from the others")
+    from facemotion.models.tta import check_zooms
+
+    with exit_on_error(also=(ValueError,)):
+        check_zooms(tta_zoom)
     if no_tta_zoom and tta_zoom:
         fail("--no-tta-zoom and --tta-zoom contradict each other: give one")
     with exit_on_error():  # before anything is written: a .onnx name, not a folder, and no output that is an input

@@ -15,7 +15,14 @@ from torch import nn
 
 from facemotion.labels import IMAGE_SIZE
 
-__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count"]
+__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count", "check_zooms"]
+
+
+def check_zooms(zooms: Sequence[float]) -> None:
+    """ValueError for a zoom of 1 or one given twice: it would cost a pass and add nothing."""
+    if 1.0 in zooms or len(set(zooms)) != len(zooms):
+        raise ValueError(f"zooms must differ from 1 (the face itself is always a view) and from each other, "
+                         f"got {list(zooms)}")
 
 
 def zoom_matrix(size: int, scale: float) -> np.ndarray:
@@ -58,8 +65,7 @@ class TTAViews(nn.Module):
 
     def __init__(self, *, flip: bool = False, zooms: Sequence[float] = ()) -> None:
         super().__init__()
-        if 1.0 in zooms or len(set(zooms)) != len(zooms):
-            raise ValueError(f"zooms must differ from 1 and from each other, got {list(zooms)}")
+        check_zooms(zooms)
         self.flip = flip
         self.zooms = nn.ModuleList(Zoom(scale) for scale in zooms)
 
