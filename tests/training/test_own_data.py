@@ -145,6 +145,35 @@ def test_init_accurate_starts_from_its_best_member(tmp_path: Path) -> None:
     assert init["member"] == scores.index(max(scores)) and init["head"] == "new"
 
 
+def test_init_member_picks_that_network_of_the_ensemble() -> None:
+    import torch
+
+    from facemotion.inference.weights import resolve_model
+    from facemotion.labels import EMOTIONS
+    from facemotion.models.finetune import pretrained_model
+    from facemotion.models.from_onnx import model_from_onnx
+    from facemotion.training.init_weights import resolve_init
+
+    path, member = resolve_init("accurate[1]")
+    assert path == resolve_model("accurate") and member == 1
+    ensemble, _, _ = model_from_onnx(path)
+    model, info = pretrained_model(path, EMOTIONS, member=member)
+    x = torch.rand(8, 1, 48, 48) * 255
+    assert info["member"] == 1
+    assert torch.allclose(model.eval()(x), ensemble.members[1].eval()(x), atol=1e-4)
+    assert not torch.allclose(model(x), ensemble.members[0].eval()(x), atol=1e-2)
+
+
+@pytest.mark.parametrize(("init", "message"), [("accurate[7]", "no such member"),
+                                               ("accurate[0,1]", "picks one member")])
+def test_init_with_a_wrong_member_is_refused(tmp_path: Path, init: str, message: str) -> None:
+    data = label_folders(tmp_path / "faces", per_label=4)
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--init", init,
+                                 *QUICK])
+    assert result.exit_code == 2 and message in result.output and init.split("[")[0] in result.output
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
 def test_init_with_another_input_contract_is_refused(tmp_path: Path) -> None:
     import torch
 

@@ -43,18 +43,21 @@ def _best_member(ensemble: LogitEnsemble, card: dict[str, Any]) -> int:
     return max(range(len(ensemble.members)), key=lambda i: scores[i] if i < len(scores) else 0.0)
 
 
-def _from_onnx(path: Path) -> tuple[EmotionNet, dict[str, Any]]:
+def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, Any]]:
     from facemotion.models.from_onnx import model_from_onnx, read_graph_metadata
 
     proto, _, _ = read_graph_metadata(path)
     check_input_contract(proto, path)
     model, metadata, card = model_from_onnx(path)
     info: dict[str, Any] = {"source": str(path), "format": "onnx", "labels": _labels(metadata.get("labels"))}
+    count = len(model.members) if isinstance(model, LogitEnsemble) else 1
+    if member is not None and not 0 <= member < count:
+        raise ModelError(f"{path}[{member}]: no such member; the graph holds {count} (0 to {count - 1})")
     if isinstance(model, LogitEnsemble):
-        index = _best_member(model, card)
-        member = card["members"][index]
-        info.update(member=index, architecture=member["architecture"],
-                    architecture_kwargs=_without_classes(member.get("architecture_kwargs", {})))
+        index = _best_member(model, card) if member is None else member
+        described = card["members"][index]
+        info.update(member=index, architecture=described["architecture"],
+                    architecture_kwargs=_without_classes(described.get("architecture_kwargs", {})))
         model = model.members[index]
     else:
         info.update(architecture=metadata.get("architecture") or card.get("architecture"),
@@ -105,16 +108,17 @@ def fit_head(model: EmotionNet, old: Sequence[str], new: Sequence[str]) -> str:
     return "new"
 
 
-def pretrained_model(path: str | Path, labels: Sequence[str]) -> tuple[EmotionNet, dict[str, Any]]:
+def pretrained_model(path: str | Path, labels: Sequence[str], *,
+                     member: int | None = None) -> tuple[EmotionNet, dict[str, Any]]:
     """The network in ``path`` (an exported ``.onnx`` or a ``.pt`` checkpoint) with a head for ``labels``.
 
-    An ensemble (the packaged ``default``) gives its best member by recorded PublicTest accuracy: averaging the
-    weights of separately trained networks gives a broken network, and fine-tuning all members would multiply the
-    cost. Returns the model in train mode and a record: source, architecture and its arguments, the source labels,
-    the member taken, and whether the head was kept, reordered or replaced.
+    An ensemble (the packaged ``default``) gives member ``member``, by default its best by recorded PublicTest
+    accuracy: averaging the weights of separately trained networks gives a broken network, and fine-tuning all
+    members would multiply the cost. Returns the model in train mode and a record: source, architecture and its
+    arguments, the source labels, the member taken, and whether the head was kept, reordered or replaced.
     """
     path = Path(path)
-    model, info = _from_checkpoint(path) if path.suffix == ".pt" else _from_onnx(path)
+    model, info = _from_checkpoint(path) if path.suffix == ".pt" else _from_onnx(path, member)
     info["head"] = fit_head(model, info["labels"], labels)
     info["labels"] = list(info["labels"])
     return model.train(), info

@@ -17,14 +17,18 @@ __all__ = ["resolve_init", "initial_model"]
 
 logger = logging.getLogger(__name__)
 
-def resolve_init(init: str) -> Path:
-    """A packaged name (``default``, ``fast``, ``accurate``) or a ``.onnx``/``.pt`` path, as a file."""
-    from facemotion.inference.weights import resolve_model
+def resolve_init(init: str) -> tuple[Path, int | None]:
+    """A packaged name (``default``, ``fast``, ``accurate``) or a ``.onnx``/``.pt`` path, as a file; with ``[K]``
+    after a graph (``accurate[2]``, ``FILE.onnx[0]``), the ensemble member K rather than the best one."""
+    from facemotion.inference.weights import graph_source, resolve_model
 
-    path = resolve_model(init)
+    base, picked = graph_source(init)
+    path = resolve_model(str(base))
     if path.suffix not in (".onnx", ".pt"):
         raise ModelError(f"--init {init}: expected a packaged name, an .onnx or a .pt file")
-    return path
+    if picked is not None and (len(picked) != 1 or path.suffix != ".onnx"):
+        raise ModelError(f"--init {init}: [K] picks one member of an exported ensemble (an .onnx or packaged name)")
+    return path, None if picked is None else picked[0]
 
 
 def initial_model(init: str, labels: Sequence[str], train_images: torch.Tensor, *,
@@ -32,8 +36,8 @@ def initial_model(init: str, labels: Sequence[str], train_images: torch.Tensor, 
     """The network in ``init`` with a head for ``labels``, its BatchNorms re-measured on (up to 2,048 of) the
     training images when they came from a graph, its first ``freeze`` stages fixed; and the record for
     config.json."""
-    path = resolve_init(init)
-    model, info = pretrained_model(path, labels)
+    path, member = resolve_init(init)
+    model, info = pretrained_model(path, labels, member=member)
     if info["format"] == "onnx":
         sample = train_images[torch.linspace(0, train_images.shape[0] - 1, min(2048, train_images.shape[0])).long()]
         info["batchnorms_restored"] = restore_batchnorm_statistics(model, sample.cpu().float())
