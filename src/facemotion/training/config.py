@@ -97,8 +97,9 @@ class TrainConfig:
                               f"predict does).")
     skip_bad: bool = setting(False, card="when_set", help="Leave out unreadable files (listed in the run's "
                                                           "skipped.csv) instead of stopping.")
-    init: Optional[str] = setting(None, help=f"Fine-tune from {_TIERS}, an .onnx or a .pt; another label set "
-                                             "gets a new head.")
+    init: Optional[str] = setting(None, help=f"Fine-tune from {_TIERS}, an .onnx or a .pt (an ensemble: its "
+                                             "best member, or member K with NAME[K]); another label set gets a new "
+                                             "head.")
     """Start from these weights: ``default``, ``fast``, ``accurate``, an exported ``.onnx`` or a ``.pt``."""
     freeze: int = setting(0, min=0, card="when_set", help="With --init: body stages kept fixed, from the input.")
     """Body stages kept fixed, counted from the input (fine-tuning)."""
