@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from dataclasses import replace as dataclasses_replace
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +165,22 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such model file" in result.output
     result = runner.invoke(app, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to resume" in result.output
+
+
+def test_resume_takes_threads_and_refuses_other_settings(trained_run: tuple[Path, Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed run keeps its settings (it must end where the uninterrupted one would); only the speed may change."""
+    fit_module = importlib.import_module("facemotion.training.fit")  # the module, not the package's fit()
+    _, run = trained_run
+    result = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "9", "--width", "4", "--no-progress"])
+    assert result.exit_code == 2 and "leave out --epochs, --width" in result.output, result.output
+    seen = []
+    monkeypatch.setattr(fit_module, "_guarded", lambda cfg, run_dir, state, progress: seen.append(cfg) or run_dir)
+    assert runner.invoke(app, ["train", "--resume", str(run), "--threads", "1", "--no-progress"]).exit_code == 0
+    assert runner.invoke(app, ["train", "--resume", str(run), "--no-progress"]).exit_code == 0
+    saved = fit_module.resume_config(run)
+    assert seen[0].threads == 1 and seen[0] == dataclasses_replace(saved, threads=1)
+    assert seen[1] == saved
 
 
 def test_a_damaged_last_pt_is_a_one_line_error(trained_run: tuple[Path, Path], tmp_path: Path) -> None:

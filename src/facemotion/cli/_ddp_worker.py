@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text())
     try:
         if job.get("resume"):
-            run_dir = resume(job["resume"], progress=train_progress(job["progress"]))
+            run_dir = resume(job["resume"], progress=train_progress(job["progress"]), threads=job.get("threads"))
         else:
             run_dir = fit(TrainConfig.from_dict(job["config"]), progress=train_progress(job["progress"]))
     except FacemotionError as exc:

@@ -42,7 +42,7 @@ _MODEL_KWARGS = {  # the architecture's own arguments, gathered into TrainConfig
 }
 _RUN = {  # how this command runs, not settings of the run
     "resume": (Optional[Path], typer.Option(None, help="Continue the run in this directory from its last.pt (with "
-                                                       "its saved settings).")),
+                                                       "its saved settings; only --threads may change).")),
     "progress": (bool, typer.Option(True, help="Show a live progress bar.")),
     "nproc": (int, typer.Option(1, min=1, help="Train on N local processes with DDP (gloo on the CPU, NCCL on "
                                                "CUDA); --batch-size is the batch of all N together. For several "
@@ -116,6 +116,18 @@ def settings_from_options(options: dict[str, Any]) -> TrainConfig:
         raise FacemotionError(f"train: {exc}") from exc
 
 
+def resume_threads(options: dict[str, Any]) -> Optional[int]:
+    """The ``--threads`` a resumed run takes (None: its own); any other setting given is refused, since a resumed
+    run must end where the uninterrupted one would have, while the thread count only sets the speed."""
+    given = sorted(f"--{option_name(f)}" for f in _cli_fields()
+                   if f.name != "threads" and options.get(option_name(f).replace("-", "_")) is not None)
+    given += sorted(f"--{name}" for name in _MODEL_KWARGS if options.get(name) is not None)
+    if given:
+        fail(f"--resume continues the run with its saved settings; leave out {', '.join(given)} "
+             "(only --threads, --nproc and --progress apply)")
+    return options.get("threads")
+
+
 def train(**options: Any) -> None:
     """Train a model (the help shown is TRAIN_HELP; the options are TrainConfig's fields)."""
     setup_logging(False)
@@ -123,12 +135,13 @@ def train(**options: Any) -> None:
     resume, progress, nproc = options.pop("resume"), options.pop("progress"), options.pop("nproc")
     with exit_on_error(interrupted="interrupted; continue with --resume"):
         if resume is not None:
+            threads = resume_threads(options)
             if nproc > 1:
-                _train_nproc(None, nproc, resume=resume, progress=progress)
+                _train_nproc(None, nproc, resume=resume, progress=progress, threads=threads)
                 return
             from facemotion.training import resume as resume_run
 
-            run_dir = resume_run(resume, progress=train_progress(progress))
+            run_dir = resume_run(resume, progress=train_progress(progress), threads=threads)
         else:
             if options["data"] is None or options["out"] is None:
                 fail("--data and --out are required (or --resume RUN_DIR)")
@@ -142,7 +155,8 @@ def train(**options: Any) -> None:
     typer.echo(f"run directory: {run_dir}")
 
 
-def _train_nproc(cfg: Optional[TrainConfig], nproc: int, *, resume: Optional[Path], progress: bool) -> None:
+def _train_nproc(cfg: Optional[TrainConfig], nproc: int, *, resume: Optional[Path], progress: bool,
+                 threads: Optional[int] = None) -> None:
     """``--nproc N``: the same training in N processes started by ``torch.distributed.run``; exits with their code."""
     import os
 
@@ -158,7 +172,8 @@ def _train_nproc(cfg: Optional[TrainConfig], nproc: int, *, resume: Optional[Pat
         assert cfg is not None
         check_nproc(nproc, cfg.device)
     code = launch_local({"config": None if cfg is None else cfg.to_dict(),
-                         "resume": None if resume is None else str(resume), "progress": progress}, nproc)
+                         "resume": None if resume is None else str(resume), "threads": threads,
+                         "progress": progress}, nproc)
     if code:
         raise typer.Exit(code)
 

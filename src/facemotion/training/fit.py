@@ -151,9 +151,10 @@ def fit(cfg: TrainConfig, *, progress: TrainProgress | None = None) -> Path:
     return _guarded(cfg, Path(cfg.out), None, progress)
 
 
-def resume(run_dir: str | Path, *, progress: TrainProgress | None = None) -> Path:
+def resume(run_dir: str | Path, *, progress: TrainProgress | None = None, threads: int | None = None) -> Path:
     """Continue the run in ``run_dir`` from its ``last.pt`` with the settings saved there; it ends where an
-    uninterrupted run would have. Returns ``run_dir``.
+    uninterrupted run would have. ``threads`` (CPU threads for torch) may differ from the run's: a machine with
+    other cores should not be bound to the first one's. Returns ``run_dir``.
 
     Raises:
         FacemotionError: nothing to resume, or a damaged ``last.pt`` (named).
@@ -162,6 +163,8 @@ def resume(run_dir: str | Path, *, progress: TrainProgress | None = None) -> Pat
     if not last.is_file():
         raise FacemotionError(f"{run_dir}: nothing to resume (no {LAST})")
     state = _load_resume_state(last)
+    if threads is not None:
+        state["config"] = dataclasses.replace(state["config"], threads=threads)
     return _guarded(state["config"], Path(run_dir), state, progress)
 
 
