@@ -37,10 +37,15 @@ from facemotion.training.export_model import load_members
 CACHE = Path("artifacts/candidates")
 
 
+def member_file(spec: str) -> Path:
+    """The file a member's ``PATH`` names: a run directory's ``best.pt``, or the graph of ``FILE.onnx[K]``."""
+    return Path(spec) / "best.pt" if Path(spec).is_dir() else graph_source(spec)[0]
+
+
 def load_member(spec: str) -> tuple[torch.nn.Module, Path]:
     """The eval-mode network (a logit-mean when ``spec`` holds several) and the file it came from."""
     if Path(spec).is_dir():
-        spec = str(Path(spec) / "best.pt")
+        spec = str(member_file(spec))
     nets = [net for net, _ in load_members(spec)]
     return (nets[0] if len(nets) == 1 else LogitEnsemble(nets)).eval(), graph_source(spec)[0]
 
@@ -103,10 +108,15 @@ def main() -> None:
     except ValueError as error:
         parser.error(f"--zoom: {error}")
 
+    specs = dict(item.partition("=")[::2] for item in args.members)
+    missing = [f"{name}={spec}" for name, spec in specs.items() if not member_file(spec).is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)} (a campaign run's weights live in git history: "
+                     "python scripts/campaign_checkpoints.py restore RUN)")
+
     val = load_fer2013(args.data).val
     members: dict[str, tuple[dict[float, np.ndarray], int]] = {}
-    for item in args.members:
-        name, _, spec = item.partition("=")
+    for name, spec in specs.items():
         members[name] = cached_logits(name, spec, val.images, args.zoom)
     names = list(members)
     combos = ([c.split("+") for c in args.candidates] if args.candidates else

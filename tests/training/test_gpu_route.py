@@ -84,6 +84,19 @@ def test_pack_train_collect_export_end_to_end(tmp_path: Path) -> None:
     assert f"--out {runs / 'gpu_vgg_xs_e2_s1'}" in card["members"][0]["training"]["command"]
 
 
+PAYLOAD_AT_QUALITY_80 = 29.5  # MiB: FER2013 Training as JPEG 80 and PublicTest exact, measured (docs/training.md)
+
+
+def test_the_working_tree_leaves_room_for_the_payload() -> None:
+    """The tree travels beside the payload: a checkpoint left in it can silently lock out the GPU route."""
+    script = _script()
+    tree = script.working_tree_bytes() / script.MiB
+    free = script.TRANSFER_LIMIT / script.MiB - tree - PAYLOAD_AT_QUALITY_80
+    assert free >= 4.0, (f"the working tree is {tree:.1f} MiB: with the {PAYLOAD_AT_QUALITY_80} MiB payload only "
+                         f"{free:.1f} MiB of 64 stay free; move finished runs' weights to history "
+                         "(scripts/campaign_checkpoints.py)")
+
+
 def test_fp16_checkpoints_load_as_float32_and_predict_alike(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = create_model("vgg_xs").eval()
