@@ -21,7 +21,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPAIGN = "campaign"
-WEIGHT_SUFFIXES = (".pt", ".onnx")
+
+
+def is_weights(name: str) -> bool:
+    """A run's selected weights: ``best.pt`` or an exported ``.onnx`` (a finished run's ``last.pt`` is not kept)."""
+    return name.endswith("/best.pt") or name.endswith(".onnx")
 
 
 def _git(repo: Path, *args: str) -> bytes:
@@ -35,8 +39,8 @@ def stored_weights(repo: Path = REPO) -> dict[str, str]:
     for block in filter(None, log.split("\0")):
         commit, *names = block.split("\n")
         for name in filter(None, names):
-            if name.endswith(WEIGHT_SUFFIXES) and name not in found:
-                found[name] = f"{commit}^"
+            if is_weights(name) and name not in found:
+                found[name] = f"{commit[:12]}^"
     return found
 
 

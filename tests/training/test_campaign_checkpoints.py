@@ -31,11 +31,13 @@ def history(tmp_path: Path) -> Path:
     (runs / "b").mkdir()
     (runs / "a" / "best.pt").write_bytes(b"first a")
     (runs / "a" / "metrics.csv").write_text("epoch\n1\n")
+    (runs / "a" / "last.pt").write_bytes(b"optimizer state")
     (runs / "b" / "b.onnx").write_bytes(b"graph b")
     _git(tmp_path, "init", "-q")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "runs")
-    _git(tmp_path, "rm", "-q", "campaign/a/best.pt", "campaign/b/b.onnx", "campaign/a/metrics.csv")
+    _git(tmp_path, "rm", "-q", "campaign/a/best.pt", "campaign/b/b.onnx", "campaign/a/metrics.csv",
+         "campaign/a/last.pt")
     _git(tmp_path, "commit", "-qm", "lean")
     (runs / "a").mkdir(parents=True, exist_ok=True)
     (runs / "a" / "best.pt").write_bytes(b"second a")
@@ -49,7 +51,7 @@ def history(tmp_path: Path) -> Path:
 def test_restore_brings_back_the_newest_weights_and_only_weights(history: Path) -> None:
     script = _script()
     stored = script.stored_weights(history)
-    assert sorted(stored) == ["campaign/a/best.pt", "campaign/b/b.onnx"]  # metrics.csv is a record, not weights
+    assert sorted(stored) == ["campaign/a/best.pt", "campaign/b/b.onnx"]  # not the records, nor a finished last.pt
     assert sorted(script.restore(history, [])) == ["campaign/a/best.pt", "campaign/b/b.onnx"]
     assert (history / "campaign/a/best.pt").read_bytes() == b"second a"
     assert (history / "campaign/b/b.onnx").read_bytes() == b"graph b"
