@@ -35,6 +35,7 @@ PAYLOAD = Path("artifacts/gpu/fer2013-gpu.npz")
 DATA = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.csv.gz"
 MiB = 2**20
 TRANSFER_LIMIT = 64 * MiB       # the working tree plus the carried paths
+HEADROOM_MIB = 4.0              # left free under TRANSFER_LIMIT by default
 RESULT_FILE_LIMIT = 16 * MiB    # each file that comes back
 RESULT_FILES = 8                # files that come back
 FINISH_SECONDS = 25.0           # fp16 conversion and the bundle, after the workers stop
@@ -369,7 +370,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=PAYLOAD)
     p.add_argument("--quality", type=int, nargs="+", default=[95, 92, 90, 85, 80, 75, 70],
                    help="JPEG qualities to try, in order; the first that fits is kept")
-    p.add_argument("--headroom", type=float, default=4.0, help="MiB to leave free under the 64 MiB limit")
+    p.add_argument("--headroom", type=float, default=HEADROOM_MIB, help="MiB to leave free under the 64 MiB limit")
     p.add_argument("--subset", type=int, default=0, help="stratified images per split, for tests")
     t = sub.add_parser("train", help="probe, plan, train all seeds within --budget (GPU machine)")
     t.add_argument("--data", type=Path, default=PAYLOAD)
