@@ -2,9 +2,11 @@
 
     python benchmarks/bench_inference.py                      # every packaged tier, both detectors
     python benchmarks/bench_inference.py --models default --threads 1 --seconds 3
+    python benchmarks/bench_inference.py --models default artifacts/release/default/uncalibrated-float.onnx  # int8 vs float
 
-Prints Markdown tables and the machine they were measured on. Every figure is the median over repeated runs after
-warm-up. The torch column runs the same architecture (from the model card) with the same probability head as the
+Prints Markdown tables and the machine they were measured on. Every classifier figure is the median of interleaved
+rounds (``--rounds``), each the median over repeated runs after warm-up; the photo figures are medians over repeated
+runs. The precision column says whether a graph is int8 (``facemotion export --int8``). The torch column runs the same architecture (from the model card) with the same probability head as the
 exported graph, so the two columns compare runtimes, not models; it needs the train extra and is skipped without it.
 Run it on an idle machine: a busy one (e.g. a training run beside it) makes every figure slower.
 """
@@ -94,22 +96,39 @@ def torch_classifier(model: str, threads: int) -> Callable[[np.ndarray], np.ndar
     return run
 
 
-def classifier_table(models: list[str], threads: int, budget: float) -> list[str]:
+def precision(model: str) -> str:
+    """``int8`` for a quantised graph (its card's ``quantization`` record or its metadata), else ``float32``."""
+    card = model_card(model)
+    if (card.get("quantization") or {}).get("precision") == "int8":
+        return "int8"
+    return "int8" if OnnxClassifier(resolve_model(model)).metadata.get("precision") == "int8" else "float32"
+
+
+def classifier_table(models: list[str], threads: int, budget: float, rounds: int) -> list[str]:
+    """Faces/s of every model and runtime, each figure the median of ``rounds`` interleaved rounds: a 2-core VM's
+    speed drifts by a quarter within a minute, and measuring the models one after another would hand that drift to
+    whichever came first."""
     rng = np.random.default_rng(0)
-    rows = ["| model | runtime | batch 1 (faces/s) | batch 64 (faces/s) | batch 1 latency (ms) |",
-            "|---|---|---|---|---|"]
+    one = rng.integers(0, 256, (1, 48, 48), dtype=np.uint8)
+    many = rng.integers(0, 256, (64, 48, 48), dtype=np.uint8)
+    cases: list[tuple[str, str, Callable[[np.ndarray], np.ndarray]]] = []
     for model in models:
-        onnx = OnnxClassifier(resolve_model(model), threads=threads)
-        runtimes: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [("ONNX Runtime", onnx.predict_proba)]
+        cases.append((model, "ONNX Runtime", OnnxClassifier(resolve_model(model), threads=threads).predict_proba))
         torch_run = torch_classifier(model, threads)
         if torch_run is not None:
-            runtimes.append(("torch", torch_run))
-        for runtime, run in runtimes:
-            one = rng.integers(0, 256, (1, 48, 48), dtype=np.uint8)
-            many = rng.integers(0, 256, (64, 48, 48), dtype=np.uint8)
-            t1 = median_seconds(lambda run=run, one=one: run(one), budget)
-            t64 = median_seconds(lambda run=run, many=many: run(many), budget)
-            rows.append(f"| {model} | {runtime} | {1 / t1:,.0f} | {64 / t64:,.0f} | {t1 * 1000:.2f} |")
+            cases.append((model, "torch", torch_run))
+    times: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(cases))}
+    for _ in range(rounds):
+        for i, (_, _, run) in enumerate(cases):
+            times[i].append((median_seconds(lambda run=run: run(one), budget / rounds),
+                             median_seconds(lambda run=run: run(many), budget / rounds)))
+    rows = ["| model | precision | runtime | batch 1 (faces/s) | batch 64 (faces/s) | batch 1 latency (ms) |",
+            "|---|---|---|---|---|---|"]
+    for i, (model, runtime, _) in enumerate(cases):
+        t1 = statistics.median(t for t, _ in times[i])
+        t64 = statistics.median(t for _, t in times[i])
+        kind = precision(model) if runtime == "ONNX Runtime" else "float32"
+        rows.append(f"| {model} | {kind} | {runtime} | {1 / t1:,.0f} | {64 / t64:,.0f} | {t1 * 1000:.2f} |")
     return rows
 
 
@@ -136,10 +155,11 @@ def main() -> None:
     parser.add_argument("--yunet", type=Path, default=SHARED / "models" / "face_detection_yunet_2026may.onnx")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime and torch threads (0 = default)")
     parser.add_argument("--seconds", type=float, default=2.0, help="time budget per figure")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per figure (the median is kept)")
     args = parser.parse_args()
 
     print(f"Machine: {machine()}; threads: {args.threads or 'default'}\n")
-    print("\n".join(classifier_table(args.models, args.threads, args.seconds)))
+    print("\n".join(classifier_table(args.models, args.threads, args.seconds, max(1, args.rounds))))
     print(f"\nShared photos, classifier {args.models[0]} (end to end = decode, detect, align, classify):\n")
     print("\n".join(photo_tables(args.models[0], args.detectors, args.yunet, args.threads, args.seconds)))
 

@@ -26,7 +26,8 @@ def members_text(card: dict[str, Any]) -> str:
     text = " + ".join(f"{n} x `{a}`" if n > 1 else f"`{a}`" for a, n in names.items())
     zooms = card.get("tta_zooms") or []
     return (text + (", flip TTA" if card.get("flip_tta") else "")
-            + (f", zoom TTA {' + '.join(f'{z:g}' for z in zooms)}" if zooms else ""))
+            + (f", zoom TTA {' + '.join(f'{z:g}' for z in zooms)}" if zooms else "")
+            + (", int8" if (card.get("quantization") or {}).get("precision") == "int8" else ""))
 
 
 def row(name: str, card: dict[str, Any], speed: str) -> list[str]:

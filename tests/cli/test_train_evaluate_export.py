@@ -86,6 +86,36 @@ def test_export_round_trip_matches_torch(trained_run: tuple[Path, Path], tmp_pat
     assert json.loads(card_path.read_text())["intended_use"]["measured_weaknesses"]["measured_on"] == "PrivateTest"
 
 
+def test_export_int8_writes_a_quantised_graph_that_scores_as_the_float_one(trained_run: tuple[Path, Path],
+                                                                             tmp_path: Path) -> None:
+    data, run = trained_run
+    result = runner.invoke(app, ["export", "--model", str(run / "best.pt"), "--out", str(tmp_path / "q.onnx"),
+                                 "--int8", "--no-flip-tta"])
+    assert result.exit_code == 2 and "--int8 needs --calibrate DATA" in result.output
+    assert not (tmp_path / "q.onnx").exists()
+    common = ["--model", str(run / "best.pt"), "--calibrate", str(data), "--no-flip-tta"]
+    for name, extra in (("float.onnx", []), ("int8.onnx", ["--int8"])):
+        result = runner.invoke(app, ["export", *common, "--out", str(tmp_path / name), *extra])
+        assert result.exit_code == 0, result.output
+    assert "as int8 (activation ranges from 300 Training faces)" in result.output
+    card = json.loads((tmp_path / "int8.json").read_text())
+    assert card["quantization"]["precision"] == "int8" and card["quantization"]["calibration_faces"] == 300
+    assert card["temperature"] == json.loads((tmp_path / "float.json").read_text())["temperature"]
+    test = load_fer2013(data).test
+    float_probs = OnnxClassifier(tmp_path / "float.onnx").predict_proba(test.images)
+    int8_probs = OnnxClassifier(tmp_path / "int8.onnx").predict_proba(test.images)
+    assert (int8_probs.argmax(1) == float_probs.argmax(1)).mean() >= 0.95
+    # A shipped graph is quantised through a re-export, where --calibrate serves the activation ranges alone.
+    result = runner.invoke(app, ["export", "--model", str(tmp_path / "float.onnx"), "--out",
+                                 str(tmp_path / "again.onnx"), "--calibrate", str(data)])
+    assert result.exit_code == 2 and "--calibrate applies to checkpoint (.pt) exports and --int8 only" in result.output
+    result = runner.invoke(app, ["export", "--model", str(tmp_path / "float.onnx"), "--out",
+                                 str(tmp_path / "again.onnx"), "--calibrate", str(data), "--int8"])
+    assert result.exit_code == 0, result.output
+    again = OnnxClassifier(tmp_path / "again.onnx").predict_proba(test.images)
+    assert (again.argmax(1) == float_probs.argmax(1)).mean() >= 0.95
+
+
 def test_export_with_zoom_views_calibrates_over_them(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
     import torch
 

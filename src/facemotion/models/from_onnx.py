@@ -1,9 +1,10 @@
 """Rebuild the torch model inside an exported facemotion graph, for models whose checkpoint is gone.
 
 The graph names its architecture (metadata, and the model card beside it for an ensemble's members); its weights
-are the Conv and Gemm initializers in execution order. The exporter folded every BatchNorm into the conv before
-it, so each BatchNorm is set to the identity plus the folded bias: exact in eval mode. The result serves
-re-exporting old graphs (with heatmaps) and fine-tuning from a shipped model.
+are the Conv and Gemm initializers in execution order (an int8 graph's dequantized: within half a quantisation
+step of the float weights). The exporter folded every BatchNorm into the conv before it, so each BatchNorm is set
+to the identity plus the folded bias: exact in eval mode. The result serves re-exporting old graphs (with
+heatmaps) and fine-tuning from a shipped model.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import nn
 from facemotion.errors import ModelError
 from facemotion.labels import IMAGE_SIZE
 from facemotion.models.ensemble import LogitEnsemble
+from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.registry import create_model
 
 __all__ = ["read_graph_metadata", "model_from_onnx", "graph_views", "reexport_onnx"]
@@ -90,11 +92,18 @@ def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.nda
 
     init = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     source: dict[str, str] = {}  # the exporter shares a tensor used twice through Identity nodes
+    dequantized: dict[str, str] = {}  # an int8 graph dequantizes a shared weight once per use
     for node in proto.graph.node:
         if node.op_type == "Identity":
             source[node.output[0]] = source.get(node.input[0], node.input[0])
         elif node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
             init[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+        elif node.op_type == "DequantizeLinear" and all(name in init for name in node.input if name):
+            first = dequantized.setdefault(node.input[0], node.output[0])
+            if first == node.output[0]:
+                init[first] = _dequantize(node, init)
+            else:
+                source[node.output[0]] = first
     seen: set[str] = set()
     out = []
     for node in proto.graph.node:
@@ -111,6 +120,21 @@ def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.nda
             weight = weight.T
         out.append((node.op_type, weight, bias))
     return out
+
+
+def _dequantize(node: Any, init: dict[str, np.ndarray]) -> np.ndarray:
+    """The float tensor a DequantizeLinear of constants computes, ``(q - zero_point) * scale`` along its axis: the
+    weights of an int8 graph (:mod:`facemotion.models.quantize`), within half a quantisation step of the float
+    ones they came from."""
+    q = init[node.input[0]].astype(np.float64)
+    scale = init[node.input[1]].astype(np.float64)
+    zero = init[node.input[2]].astype(np.float64) if len(node.input) > 2 and node.input[2] else np.zeros_like(scale)
+    axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+    if scale.ndim == 1 and q.ndim > 1:
+        shape = [1] * q.ndim
+        shape[axis] = -1
+        scale, zero = scale.reshape(shape), zero.reshape(shape)
+    return ((q - zero) * scale).astype(np.float32)
 
 
 def _execution_slots(model: nn.Module) -> list[_Slot]:
@@ -219,7 +243,8 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     The temperature comes from the old graph's metadata, as do its test-time views (flip, zooms) unless
     ``flip_tta`` or ``zooms`` say otherwise. The new graph's metadata records the views it has; the card, when there
     is one, is copied byte for byte, or, when the views changed, with its ``flip_tta`` and ``tta_zooms`` updated and
-    a ``views_changed`` note (its temperature and metrics were measured with the old views). ``out`` must end in
+    a ``views_changed`` note (its temperature and metrics were measured with the old views). An int8 graph comes
+    back as float32 from its dequantized weights, its card saying so under ``quantization``. ``out`` must end in
     ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
     written to a temporary file and renamed into place.
     """
@@ -234,13 +259,20 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     flip_tta = old_flip if flip_tta is None else flip_tta
     zooms = old_zooms if zooms is None else [float(z) for z in zooms]
     metadata = {**metadata, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
-    card_path = source.with_suffix(".json")
-    card_bytes = card_path.read_bytes() if card_path.is_file() else None
-    if card_bytes is not None and (flip_tta, zooms) != (old_flip, old_zooms):
+    was_int8 = metadata.pop(PRECISION_KEY, None) == "int8"
+    changes: dict[str, Any] = {}
+    if (flip_tta, zooms) != (old_flip, old_zooms):
         note = (f"re-exported from {source.name} with other test-time views; its temperature and metrics were "
                 f"measured with flip TTA {'on' if old_flip else 'off'} and zooms {old_zooms}")
-        card_bytes = (json.dumps({**card, "flip_tta": flip_tta, "tta_zooms": zooms, "views_changed": note},
-                                 indent=2) + "\n").encode()
+        changes.update(flip_tta=flip_tta, tta_zooms=zooms, views_changed=note)
+    if was_int8:
+        changes["quantization"] = {"precision": "float32",
+                                   "rebuilt_from": f"the dequantized int8 weights of {source.name}; its metrics "
+                                                   f"were measured on the int8 graph"}
+    card_path = source.with_suffix(".json")
+    card_bytes = card_path.read_bytes() if card_path.is_file() else None
+    if card_bytes is not None and changes:
+        card_bytes = (json.dumps({**card, **changes}, indent=2) + "\n").encode()
 
     def write_graph(tmp: Path) -> None:
         to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta, zooms=zooms)

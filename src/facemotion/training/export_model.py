@@ -1,4 +1,5 @@
-"""From a training checkpoint to a shipped model: calibrate on PublicTest, export ONNX, write the model card."""
+"""From a training checkpoint to a shipped model: calibrate on PublicTest, export ONNX (int8 if asked), write the
+model card."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
 from facemotion.training.run_dir import read_metrics
 
-__all__ = ["export_checkpoint", "load_members", "view_logits", "git_commit"]
+__all__ = ["export_checkpoint", "quantize_export", "load_members", "view_logits", "git_commit"]
 
 logger = logging.getLogger(__name__)
 
@@ -214,3 +215,25 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
             metadata={"name": card["name"], "architecture": card["architecture"]})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Turn the exported graph ``out`` into int8 in place and record it in the card beside it (``quantization``).
+
+    Activation ranges are measured on Training faces of ``data``, read as the first checkpoint of ``weights`` was
+    trained on (with graphs only, the default settings): never on PublicTest or PrivateTest, which score it.
+    Returns the ``quantization`` record.
+    """
+    from facemotion.models.quantize import calibration_sample, quantize_graph
+
+    out = Path(out)
+    card_path = out.with_suffix(".json")
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    labels = (card.get("output") or {}).get("labels") or list(EMOTIONS)
+    train = _calibration_data(data, [Path(w) for w in weights], labels).train
+    record = quantize_graph(out, out, calibration_sample(train.images))
+    record["calibrated_on"] = f"{record['calibration_faces']} faces drawn from the Training split of {Path(data).name}"
+    if card:
+        card["quantization"] = record
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return record
