@@ -2,12 +2,14 @@
 
     python benchmarks/bench_inference.py                      # every packaged tier, both detectors
     python benchmarks/bench_inference.py --models default --threads 1 --seconds 3
-    python benchmarks/bench_inference.py --models default artifacts/release/default/uncalibrated-float.onnx  # int8 vs float
+    python benchmarks/bench_inference.py --models default artifacts/release/default/uncalibrated-float.onnx
 
+The last line compares an int8 tier with the float graph of its networks (a release's by-product), in one run.
 Prints Markdown tables and the machine they were measured on. Every classifier figure is the median of interleaved
 rounds (``--rounds``), each the median over repeated runs after warm-up; the photo figures are medians over repeated
-runs. The precision column says whether a graph is int8 (``facemotion export --int8``). The torch column runs the same architecture (from the model card) with the same probability head as the
-exported graph, so the two columns compare runtimes, not models; it needs the train extra and is skipped without it.
+runs. The precision column says whether a graph is int8 (``facemotion export --int8``). The torch column runs the
+same architecture (from the model card) with the same probability head as the exported graph, so the two columns
+compare runtimes, not models; it needs the train extra and is skipped without it.
 Run it on an idle machine: a busy one (e.g. a training run beside it) makes every figure slower.
 """
 
