@@ -3,8 +3,8 @@
 Static quantisation in ONNX Runtime's QDQ form: the Conv and Gemm weights become int8 per output channel and their
 input activations uint8, with ranges measured on a sample of training faces. The result is still one ONNX graph
 with the same input, outputs and metadata (plus ``precision: int8``), so every consumer (ONNX Runtime in Python,
-the browser) runs it unchanged. Weights use a 7-bit range: CPUs without VNNI instructions multiply uint8 by int8
-in 16-bit sums that saturate on a full 8-bit range, and one graph must score the same on every CPU.
+the browser) runs it unchanged. Weights use a 7-bit range: CPUs without VNNI instructions sum pairs of uint8 x
+int8 products in 16 bits, which can saturate on a full 8-bit range (ONNX Runtime's advice for per-channel graphs).
 Needs ``onnx`` (the train extra) besides ONNX Runtime; no torch.
 """
 
