@@ -5,7 +5,7 @@ input activations uint8, with ranges measured on a sample of training faces. The
 with the same input, outputs and metadata (plus ``precision: int8``), so every consumer (ONNX Runtime in Python,
 the browser) runs it unchanged. Weights use a 7-bit range: CPUs without VNNI instructions sum pairs of uint8 x
 int8 products in 16 bits, which can saturate on a full 8-bit range (ONNX Runtime's advice for per-channel graphs).
-Needs ``onnx`` (the train extra) besides ONNX Runtime; no torch.
+Needs ``onnx`` (the train extra) besides ONNX Runtime; its own code uses no torch.
 """
 
 from __future__ import annotations
