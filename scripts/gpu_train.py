@@ -349,7 +349,8 @@ def collect(args: argparse.Namespace) -> None:
               f"; do facemotion evaluate --model $r/best.pt --data {data} --split val --out $r/eval-val; done")
         print(f"ensemble of all, to try:   facemotion export {weights} --out artifacts/gpu/ensemble.onnx "
               f"--calibrate {data} --no-flip-tta")
-        print("release a chosen set:      scripts/release_model.sh NAME --int8 --no-flip-tta " + " ".join(map(str, runs)))
+        print("release a chosen set:      scripts/release_model.sh NAME --int8 --no-flip-tta "
+              + " ".join(map(str, runs)))
 
 
 def _setting(text: str) -> tuple[str, Any]:

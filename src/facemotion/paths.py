@@ -30,10 +30,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
+def write_atomic(path: Path, data: bytes | str, mode: int | None = None) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync, then rename it over ``path``: a process killed at any
     moment leaves either the old file or the new one, never half of one (checkpoints, manifests and caches all
-    write through here)."""
+    write through here). ``mode`` sets the file's permissions before the rename (else they are mkstemp's 0600)."""
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -41,6 +41,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -112,8 +112,15 @@ def test_export_int8_writes_a_quantised_graph_that_scores_as_the_float_one(train
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "float.onnx"), "--out",
                                  str(tmp_path / "again.onnx"), "--calibrate", str(data), "--int8"])
     assert result.exit_code == 0, result.output
-    again = OnnxClassifier(tmp_path / "again.onnx").predict_proba(test.images)
-    assert (again.argmax(1) == float_probs.argmax(1)).mean() >= 0.95
+    again = OnnxClassifier(tmp_path / "again.onnx")
+    assert again.metadata["precision"] == "int8"
+    assert json.loads((tmp_path / "again.json").read_text())["quantization"]["precision"] == "int8"
+    assert (tmp_path / "again.onnx").stat().st_size < 0.5 * (tmp_path / "float.onnx").stat().st_size
+    assert (again.predict_proba(test.images).argmax(1) == float_probs.argmax(1)).mean() >= 0.95
+    result = runner.invoke(app, ["export", "--model", str(tmp_path / "int8.onnx"), "--out",
+                                 str(tmp_path / "twice.onnx"), "--calibrate", str(data), "--int8"])
+    assert result.exit_code == 2 and "is already an int8 graph" in result.output
+    assert not (tmp_path / "twice.onnx").exists()
 
 
 def test_export_with_zoom_views_calibrates_over_them(trained_run: tuple[Path, Path], tmp_path: Path) -> None:

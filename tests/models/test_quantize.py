@@ -95,6 +95,15 @@ def test_an_int8_graph_is_not_quantised_twice(graphs: tuple[torch.nn.Module, Pat
     assert not (tmp_path / "twice.onnx").exists()
 
 
+def test_the_int8_graph_must_be_an_onnx_file(graphs: tuple[torch.nn.Module, Path, Path], tmp_path: Path) -> None:
+    _, source, _ = graphs
+    card = tmp_path / "float.json"
+    card.write_text("{}")
+    with pytest.raises(ModelError, match=r"float.json: the int8 graph must be written to a .onnx file"):
+        quantize_graph(source, card, faces(8))
+    assert card.read_text() == "{}"
+
+
 def test_calibration_faces_must_be_faces(graphs: tuple[torch.nn.Module, Path, Path], tmp_path: Path) -> None:
     _, source, _ = graphs
     for bad in (np.zeros((0, 48, 48), np.uint8), np.zeros((4, 32, 32), np.uint8)):
@@ -133,17 +142,25 @@ def test_the_calibration_sample_is_a_fixed_draw() -> None:
         calibration_sample(many[:0])
 
 
-def test_an_int8_ensemble_with_zoomed_views_rebuilds_member_by_member(tmp_path: Path) -> None:
-    """The quantiser re-sorts the graph, interleaving members and views; the int8 graph keeps the float order."""
+@pytest.mark.parametrize("blank_names", [False, True])
+def test_an_int8_ensemble_with_zoomed_views_rebuilds_member_by_member(tmp_path: Path, blank_names: bool) -> None:
+    """The quantiser re-sorts the graph, interleaving members and views; the int8 graph keeps the float order, also
+    when the nodes have no names (ONNX allows it: the order is keyed by each node's first output)."""
     from facemotion.models import LogitEnsemble
 
     model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_xs", 2)]).eval()
     source = to_onnx(model, tmp_path / "e.onnx", flip_tta=True, zooms=[1.08], metadata={"architecture": "ensemble"})
+    if blank_names:
+        proto = onnx.load(str(source))
+        for node in proto.graph.node:
+            node.name = ""
+        onnx.save(proto, str(source))
     card = json.dumps({"architecture": "ensemble", "members": [{"architecture": "vgg_xs"}] * 2})
     quantize_graph(source, tmp_path / "e8.onnx", faces(128))
     (tmp_path / "e8.json").write_text(card)
-    convs = [n.name for n in onnx.load(str(source)).graph.node if n.op_type in ("Conv", "Gemm")]
-    assert [n.name for n in onnx.load(str(tmp_path / "e8.onnx")).graph.node if n.op_type in ("Conv", "Gemm")] == convs
+    convs = [n.output[0] for n in onnx.load(str(source)).graph.node if n.op_type in ("Conv", "Gemm")]
+    int8 = onnx.load(str(tmp_path / "e8.onnx")).graph.node
+    assert [n.output[0] for n in int8 if n.op_type in ("Conv", "Gemm")] == convs
     rebuilt, _, _ = model_from_onnx(tmp_path / "e8.onnx")
     x = torch.from_numpy(faces(64, seed=3)[:, None].astype(np.float32))
     with torch.no_grad():

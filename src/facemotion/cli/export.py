@@ -66,11 +66,16 @@ def export(
         inputs = [*graphs, *(g.with_suffix(".json") for g in graphs if g.suffix.lower() == ".onnx")]
         check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
     if len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None:
+        from facemotion.inference.backends import OnnxClassifier
         from facemotion.models.from_onnx import reexport_onnx
+        from facemotion.models.quantize import PRECISION_KEY
 
         if calibrate is not None and not int8:
             fail(f"--calibrate applies to checkpoint (.pt) exports and --int8 only: the re-export of {sources[0]} "
                  f"keeps the temperature its graph records; leave --calibrate out (or export the run's best.pt)")
+        if int8 and OnnxClassifier(sources[0]).metadata.get(PRECISION_KEY) == "int8":
+            fail(f"{sources[0]}: is already an int8 graph; quantise the float graph it came from (for a shipped "
+                 f"tier, its networks' float files: docs/models.md)")
         with exit_on_error():
             reexport_onnx(sources[0], out, flip_tta=flip_tta, zooms=[] if no_tta_zoom else tta_zoom or None)
             precision = _quantize(out, calibrate, sources) if int8 else ""

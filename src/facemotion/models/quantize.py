@@ -10,7 +10,6 @@ Needs ``onnx`` (the train extra) besides ONNX Runtime; its own code uses no torc
 
 from __future__ import annotations
 
-import os
 import stat
 import tempfile
 from pathlib import Path
@@ -56,10 +55,15 @@ def quantize_graph(source: str | Path, out: str | Path, faces: np.ndarray) -> di
     )
 
     source, out = Path(source), Path(out)
+    if out.suffix.lower() != ".onnx":
+        raise ModelError(f"{out}: the int8 graph must be written to a .onnx file")
     faces = np.asarray(faces)
     if faces.ndim != 3 or faces.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE) or len(faces) == 0:
         raise ModelError(f"int8 calibration needs N x {IMAGE_SIZE} x {IMAGE_SIZE} faces, got shape {faces.shape}")
-    proto = onnx.load(str(source))
+    try:
+        proto = onnx.load(str(source))
+    except Exception as exc:  # onnx raises DecodeError, OSError, ... for a bad file
+        raise ModelError(f"{source}: not a readable ONNX file ({exc})") from exc
     mode = stat.S_IMODE(source.stat().st_mode)  # the new file is read as the old one was, not 0600 as staged
     metadata = {p.key: p.value for p in proto.metadata_props}
     if metadata.get(PRECISION_KEY) == "int8":
@@ -83,24 +87,28 @@ def quantize_graph(source: str | Path, out: str | Path, faces: np.ndarray) -> di
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
                             reduce_range=True, calibrate_method=CalibrationMethod.MinMax,
                             op_types_to_quantize=list(QUANTIZED_OPS))
+            result = onnx.load(str(quantized))
+            _restore_node_order(result.graph, [_node_key(node) for node in proto.graph.node])
         except Exception as exc:  # the quantisation tool raises bare Exceptions and onnx errors alike
             raise ModelError(f"{source}: int8 quantisation failed ({exc})") from exc
-        result = onnx.load(str(quantized))
-        _restore_node_order(result.graph, [node.name for node in proto.graph.node])
         del result.metadata_props[:]
         for key, value in {**metadata, PRECISION_KEY: "int8"}.items():
             if key not in _PREPROCESS_KEYS:
                 entry = result.metadata_props.add()
                 entry.key, entry.value = key, value
-        result.producer_name = proto.producer_name
-        onnx.save(result, str(quantized))
+        result.producer_name, result.producer_version = proto.producer_name, proto.producer_version
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out, quantized.read_bytes())
-        os.chmod(out, mode)
+        write_atomic(out, result.SerializeToString(), mode=mode)
     return {"precision": "int8", "operators": list(QUANTIZED_OPS),
             "scheme": "ONNX Runtime static QDQ: weights int8 per output channel in a 7-bit range, activations "
                       "uint8 with min-max ranges",
             "calibration_faces": int(len(faces))}
+
+
+def _node_key(node: Any) -> str:
+    """What names a node across quantisation: its first output (tensor names are unique in a graph, and the
+    quantiser keeps the original nodes' outputs), else its name; node names may be empty or repeated."""
+    return node.output[0] if node.output and node.output[0] else node.name
 
 
 def _restore_node_order(graph: Any, original: list[str]) -> None:
@@ -114,24 +122,25 @@ def _restore_node_order(graph: Any, original: list[str]) -> None:
     import heapq
 
     nodes = list(graph.node)
-    rank = {name: i for i, name in enumerate(original)}
+    rank = {key: i for i, key in enumerate(original) if key}
     readers: dict[str, list[int]] = {}
     for i, node in enumerate(nodes):
         for name in node.input:
-            readers.setdefault(name, []).append(i)
+            if name:  # an omitted optional input
+                readers.setdefault(name, []).append(i)
     priority: dict[int, float] = {}
 
     def priority_of(i: int) -> float:
-        if nodes[i].name in rank:
-            return rank[nodes[i].name]
+        if _node_key(nodes[i]) in rank:
+            return rank[_node_key(nodes[i])]
         if i not in priority:  # an added node: just before its first reader (added chains are short: Q -> DQ)
             priority[i] = float(len(original))  # a cycle guard; a graph from the quantiser has none
             later = [priority_of(j) for out in nodes[i].output for j in readers.get(out, [])]
             priority[i] = min(later, default=len(original)) - 0.5
         return priority[i]
 
-    produced = {out: i for i, node in enumerate(nodes) for out in node.output}
-    waiting = [sum(1 for name in node.input if name in produced) for node in nodes]
+    produced = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+    waiting = [sum(1 for name in node.input if name and name in produced) for node in nodes]
     ready = [(priority_of(i), i) for i in range(len(nodes)) if waiting[i] == 0]
     heapq.heapify(ready)
     order: list[int] = []
@@ -144,6 +153,6 @@ def _restore_node_order(graph: Any, original: list[str]) -> None:
                 if waiting[j] == 0:
                     heapq.heappush(ready, (priority_of(j), j))
     if len(order) != len(nodes):
-        raise ModelError("the quantised graph has a cycle; it cannot be ordered")
+        raise ValueError("the quantised graph has a cycle; it cannot be ordered")
     del graph.node[:]
     graph.node.extend(nodes[i] for i in order)

@@ -23,6 +23,7 @@ from facemotion.inference.weights import graph_source
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, to_onnx
+from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.tta import TTAViews, view_count
 from facemotion.training.config import command_line
 from facemotion.training.loop import predict_logits
@@ -109,11 +110,12 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
     wrong = [i for i in chosen if not 0 <= i < len(nets)]
     if wrong:
         raise ModelError(f"{source}: no member {wrong[0]}; the graph holds {len(nets)} (0 to {len(nets) - 1})")
+    dequantized = {"rebuilt_from": "dequantized int8 weights"} if metadata.get(PRECISION_KEY) == "int8" else {}
     return [(nets[i], {"architecture": described[i]["architecture"],
                        "architecture_kwargs": described[i].get("architecture_kwargs", {}),
                        "parameters": count_parameters(nets[i]), "macs": count_macs(nets[i]), "labels": list(labels),
                        "training": described[i].get("training") or {},
-                       "from": weights.name if picked is None else f"{weights.name}[{i}]"})
+                       "from": weights.name if picked is None else f"{weights.name}[{i}]", **dequantized})
             for i in chosen]
 
 
@@ -225,15 +227,21 @@ def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | P
     Returns the ``quantization`` record.
     """
     from facemotion.models.quantize import calibration_sample, quantize_graph
+    from facemotion.paths import write_atomic
 
     out = Path(out)
     card_path = out.with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{card_path}: the model card beside {out.name} is not readable JSON ({exc})") from exc
     labels = (card.get("output") or {}).get("labels") or list(EMOTIONS)
     train = _calibration_data(data, [Path(w) for w in weights], labels).train
     record = quantize_graph(out, out, calibration_sample(train.images))
     record["calibrated_on"] = f"{record['calibration_faces']} faces drawn from the Training split of {Path(data).name}"
     if card:
         card["quantization"] = record
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        if card.get("metrics"):  # a re-exported card's figures are the float graph's: kept apart, not passed off
+            card["float_metrics"], card["metrics"] = card["metrics"], {}
+        write_atomic(card_path, json.dumps(card, indent=2) + "\n")
     return record
