@@ -109,18 +109,29 @@ def test_export_int8_writes_a_quantised_graph_that_scores_as_the_float_one(train
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "float.onnx"), "--out",
                                  str(tmp_path / "again.onnx"), "--calibrate", str(data)])
     assert result.exit_code == 2 and "--calibrate applies to checkpoint (.pt) exports and --int8 only" in result.output
+    result = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "float.onnx"), "--data", str(data),
+                                 "--split", "test", "--card", str(tmp_path / "float.json")])
+    assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "float.onnx"), "--out",
                                  str(tmp_path / "again.onnx"), "--calibrate", str(data), "--int8"])
     assert result.exit_code == 0, result.output
     again = OnnxClassifier(tmp_path / "again.onnx")
     assert again.metadata["precision"] == "int8"
-    assert json.loads((tmp_path / "again.json").read_text())["quantization"]["precision"] == "int8"
+    again_card = json.loads((tmp_path / "again.json").read_text())
+    assert again_card["quantization"]["precision"] == "int8"
+    assert again_card["metrics"] == {} and "test" in again_card["float_metrics"]  # the float graph's, kept apart
     assert (tmp_path / "again.onnx").stat().st_size < 0.5 * (tmp_path / "float.onnx").stat().st_size
     assert (again.predict_proba(test.images).argmax(1) == float_probs.argmax(1)).mean() >= 0.95
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "int8.onnx"), "--out",
                                  str(tmp_path / "twice.onnx"), "--calibrate", str(data), "--int8"])
     assert result.exit_code == 2 and "is already an int8 graph" in result.output
     assert not (tmp_path / "twice.onnx").exists()
+    # An int8 graph joins an ensemble through its dequantized weights, and the card says so.
+    result = runner.invoke(app, ["export", "--model", str(tmp_path / "int8.onnx"), "--model", str(run / "best.pt"),
+                                 "--out", str(tmp_path / "mixed.onnx"), "--no-flip-tta"])
+    assert result.exit_code == 0, result.output
+    members = json.loads((tmp_path / "mixed.json").read_text())["members"]
+    assert members[0]["rebuilt_from"] == "dequantized int8 weights" and "rebuilt_from" not in members[1]
 
 
 def test_export_with_zoom_views_calibrates_over_them(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
