@@ -167,10 +167,12 @@ def test_export_with_zoom_views_calibrates_over_them(trained_run: tuple[Path, Pa
 def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Path, Path], tmp_path: Path) -> None:
     import shutil
 
+    import onnx
     import torch
 
     from facemotion.models import LogitEnsemble, model_from_checkpoint
     from facemotion.models.export import ProbabilityHead
+    from facemotion.models.from_onnx import model_from_onnx
 
     data, run = trained_run
     other = tmp_path / "run2"
@@ -186,6 +188,10 @@ def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Pa
     assert card["architecture"] == "ensemble" and [m["architecture"] for m in card["members"]] == ["vgg_s"] * 2
     assert card["macs"] == sum(m["macs"] for m in card["members"]) and card["training"]["data"]["hash"]
     assert card["training"]["command"].count("facemotion train") == 2
+    metadata = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(metadata["members"]) == [{"architecture": m["architecture"],
+                                                "architecture_kwargs": m["architecture_kwargs"]}
+                                               for m in card["members"]]
 
     members = [model_from_checkpoint(path)[0] for path in (run / "best.pt", other / "best.pt")]
     head = ProbabilityHead(LogitEnsemble(members), temperature=card["temperature"], flip_tta=True).eval()
@@ -193,6 +199,13 @@ def test_export_of_an_ensemble_averages_the_members_logits(trained_run: tuple[Pa
     with torch.no_grad():
         want = head(torch.from_numpy(crops.astype(np.float32)[:, None])).numpy()
     assert np.abs(OnnxClassifier(out).predict_proba(crops) - want).max() < 1e-4
+    alone = tmp_path / "alone" / "ensemble.onnx"  # the graph without its card still rebuilds, from its metadata
+    alone.parent.mkdir()
+    shutil.copy(out, alone)
+    rebuilt = model_from_onnx(alone)[0]
+    with torch.no_grad():
+        pixels = torch.from_numpy(crops[:16].astype(np.float32)[:, None])
+        torch.testing.assert_close(rebuilt(pixels), LogitEnsemble(members)(pixels), atol=1e-3, rtol=1e-3)
 
     foreign = tmp_path / "foreign"
     shutil.copytree(other, foreign)

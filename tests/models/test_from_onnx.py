@@ -52,16 +52,63 @@ def test_a_graph_rebuilds_its_model(tmp_path: Path, name: str, kwargs: dict) -> 
         torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
 
 
-def test_an_ensemble_is_rebuilt_from_its_card(tmp_path: Path) -> None:
+def test_an_older_ensemble_is_rebuilt_from_its_card(tmp_path: Path) -> None:
     model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_xs", 2)]).eval()
     path = to_onnx(model, tmp_path / "e.onnx", flip_tta=True, metadata={"architecture": "ensemble"})
-    with pytest.raises(ModelError, match="members listed in its model card"):
+    with pytest.raises(ModelError, match="neither lists any"):
         model_from_onnx(path)
     (tmp_path / "e.json").write_text(json.dumps({"members": [{"architecture": "vgg_xs"}] * 2}))
     rebuilt, _, _ = model_from_onnx(path)
     x = torch.from_numpy(crops())
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def test_an_ensemble_whose_metadata_lists_its_members_needs_no_card(tmp_path: Path) -> None:
+    model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_s", 2, width=4)]).eval()
+    members = [{"architecture": "vgg_xs"}, {"architecture": "vgg_s", "architecture_kwargs": {"width": 4}}]
+    path = to_onnx(model, tmp_path / "e.onnx", metadata={"architecture": "ensemble", "members": members})
+    rebuilt, _, card = model_from_onnx(path)
+    assert card == {}
+    x = torch.from_numpy(crops())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def reversed_nodes(path: Path, *, keep_layer_order: bool = True) -> Path:
+    """The graph with its nodes in reverse order, as a graph-rewriting tool might leave them (a reader that pairs
+    weights with layers by position then reads them backwards)."""
+    proto = onnx.load(str(path))
+    nodes = list(proto.graph.node)[::-1]
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+    if not keep_layer_order:
+        kept = [p for p in proto.metadata_props if p.key != "layer_order"]
+        del proto.metadata_props[:]
+        proto.metadata_props.extend(kept)
+    out = path.with_name(f"reversed-{keep_layer_order}.onnx")
+    onnx.save(proto, str(out))
+    return out
+
+
+def test_layers_are_read_in_the_order_the_metadata_names_not_by_node_position(tmp_path: Path) -> None:
+    model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_xs", 2)]).eval()
+    path = to_onnx(model, tmp_path / "e.onnx", heatmaps=False,
+                   metadata={"architecture": "ensemble", "members": [{"architecture": "vgg_xs"}] * 2})
+    rebuilt, _, _ = model_from_onnx(reversed_nodes(path))
+    x = torch.from_numpy(crops())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ModelError, match="layer 0 is"):  # without the record, position decides, and is wrong
+        model_from_onnx(reversed_nodes(path, keep_layer_order=False))
+
+
+def test_a_layer_order_that_does_not_match_the_graph_is_a_model_error(tmp_path: Path) -> None:
+    path = to_onnx(trained_like("vgg_xs"), tmp_path / "m.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    write_metadata(path, {**metadata, "layer_order": json.dumps(json.loads(metadata["layer_order"])[1:])})
+    with pytest.raises(ModelError, match="m.onnx: metadata 'layer_order'.*changed after export"):
+        model_from_onnx(path)
 
 
 def test_reexport_keeps_metadata_card_and_probabilities(tmp_path: Path) -> None:
@@ -71,7 +118,10 @@ def test_reexport_keeps_metadata_card_and_probabilities(tmp_path: Path) -> None:
     (tmp_path / "old.json").write_bytes(card)
     new = reexport_onnx(old, tmp_path / "out" / "new.onnx")
     before, after = onnx.load(str(old)), onnx.load(str(new))
-    assert [(p.key, p.value) for p in after.metadata_props] == [(p.key, p.value) for p in before.metadata_props]
+    kept = [(p.key, p.value) for p in after.metadata_props if p.key != "layer_order"]
+    assert kept == [(p.key, p.value) for p in before.metadata_props if p.key != "layer_order"]
+    layers = {p.key: p.value for p in after.metadata_props}["layer_order"]  # the new graph's, not the old one's
+    assert json.loads(layers) == [n.output[0] for n in after.graph.node if n.op_type in ("Conv", "Gemm")]
     assert (tmp_path / "out" / "new.json").read_bytes() == card
     assert [o.name for o in after.graph.output] == ["probabilities", "heatmaps"]
     np.testing.assert_allclose(probabilities(new, crops()), probabilities(old, crops()), atol=1e-5)

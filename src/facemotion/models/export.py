@@ -23,12 +23,13 @@ from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models.cam import logits_and_maps, supports_cam
 from facemotion.models.tta import TTAViews
 
-__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path",
-           "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC"]
+__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path", "layer_order",
+           "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC", "LAYER_ORDER_KEY"]
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "probabilities"
 HEATMAP_NAME = "heatmaps"
+LAYER_ORDER_KEY = "layer_order"
 HEATMAP_DOC = ("float32 N x K x h x w class activation maps in logit units (before the temperature): the spatial "
                "mean of map k is label k's logit; row 0 is the top of the 48x48 crop")
 
@@ -93,7 +94,8 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
     """Write ``model`` (a facemotion logits model) as ONNX with a dynamic batch dimension.
 
     The graph's metadata carries the label names (``labels``, in output order: what every consumer shows),
-    temperature and test-time views (``flip_tta``, ``tta_zooms``), plus ``metadata`` (e.g. the model card).
+    temperature and test-time views (``flip_tta``, ``tta_zooms``), plus ``metadata`` (e.g. the architecture), and
+    the order in which the model runs its layers (``layer_order``, see :func:`layer_order`).
     ``heatmaps`` adds the ``heatmaps`` output; None adds it whenever the model has a pooled linear head.
     """
     path = Path(path)
@@ -112,8 +114,22 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
                            "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps([float(z) for z in zooms]),
                            "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
                            "output": f"float32 N x {len(labels)} probabilities in label order",
-                           **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}})
+                           **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()},
+                           LAYER_ORDER_KEY: json.dumps(layer_order(path))})
     return path
+
+
+def layer_order(path: Path) -> list[str]:
+    """The first output of each Conv and Gemm node, in the order the exporter wrote them: the order the model runs
+    its layers, member by member in an ensemble.
+
+    Recorded in the graph's metadata so that a reader (:func:`facemotion.models.from_onnx.model_from_onnx`) pairs
+    weights with layers by name, not by node position, which tools that rewrite graphs (the int8 quantiser) change.
+    Tensor names are unique in a graph and those tools keep the outputs of the nodes they keep.
+    """
+    import onnx
+
+    return [node.output[0] for node in onnx.load(str(path)).graph.node if node.op_type in ("Conv", "Gemm")]
 
 
 def write_metadata(path: Path, props: dict[str, str]) -> None:

@@ -1,10 +1,11 @@
 """Rebuild the torch model inside an exported facemotion graph, for models whose checkpoint is gone.
 
-The graph names its architecture (metadata, and the model card beside it for an ensemble's members); its weights
-are the Conv and Gemm initializers in execution order (an int8 graph's dequantized: within half a quantisation
-step of the float weights). The exporter folded every BatchNorm into the conv before it, so each BatchNorm is set
-to the identity plus the folded bias: exact in eval mode. The result serves re-exporting old graphs (with
-heatmaps) and fine-tuning from a shipped model.
+The graph names its architecture in its metadata (an ensemble its members too; graphs exported before that was
+recorded, in the model card beside them); its weights are the Conv and Gemm initializers in execution order, which
+the metadata's ``layer_order`` names (older graphs: the nodes' order), and an int8 graph's are dequantized: within
+half a quantisation step of the float weights. The exporter folded every BatchNorm into the conv before it, so
+each BatchNorm is set to the identity plus the folded bias: exact in eval mode. The result serves re-exporting old
+graphs (with heatmaps) and fine-tuning from a shipped model.
 """
 
 from __future__ import annotations
@@ -59,13 +60,27 @@ def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) ->
     labels = _labels(path, metadata, card)
     extra = {"num_classes": len(labels)} if labels else {}
     if name == "ensemble":
-        members = card.get("members")
+        members = _json_metadata(path, metadata, "members", list) or card.get("members")
         if not members:
-            raise ModelError(f"{path}: an ensemble is rebuilt from the members listed in its model card "
-                             f"{path.with_suffix('.json')}, which is missing or lists none")
+            raise ModelError(f"{path}: an ensemble is rebuilt from the members its metadata lists ('members'), or "
+                             f"for an older graph its model card {path.with_suffix('.json')}: neither lists any")
         return LogitEnsemble([create_model(m["architecture"], **{**extra, **m.get("architecture_kwargs", {})})
                               for m in members])
-    return create_model(name, **{**extra, **card.get("architecture_kwargs", {})})
+    kwargs = _json_metadata(path, metadata, "architecture_kwargs", dict)
+    return create_model(name, **{**extra, **(card.get("architecture_kwargs", {}) if kwargs is None else kwargs)})
+
+
+def _json_metadata(path: Path, metadata: dict[str, str], key: str, kind: type) -> Any:
+    """Metadata ``key`` read as JSON of type ``kind`` (None when absent), else a ModelError naming the graph."""
+    if key not in metadata:
+        return None
+    try:
+        value = json.loads(metadata[key])
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: metadata '{key}' is not valid JSON ({exc})") from exc
+    if not isinstance(value, kind):
+        raise ModelError(f"{path}: metadata '{key}' must be a JSON {kind.__name__}, got {value!r:.80}")
+    return value
 
 
 def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[str] | None:
@@ -85,9 +100,9 @@ def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[
     return labels
 
 
-def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """``(op, weight, bias)`` of each Conv and Gemm in graph order; a weight used once per test-time view (flip and
-    zoom TTA) counts once."""
+def _graph_weights(proto: Any, path: Path, metadata: dict[str, str]) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """``(op, weight, bias)`` of each Conv and Gemm in execution order (:func:`_layers`); a weight used once per
+    test-time view (flip and zoom TTA) counts once."""
     from onnx import numpy_helper
 
     init = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
@@ -106,9 +121,9 @@ def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.nda
                 source[node.output[0]] = first
     seen: set[str] = set()
     out = []
-    for node in proto.graph.node:
+    for node in _layers(proto, path, metadata):
         names = [source.get(name, name) for name in node.input]
-        if node.op_type not in ("Conv", "Gemm") or names[1] in seen:
+        if names[1] in seen:
             continue
         seen.add(names[1])
         if names[1] not in init:
@@ -120,6 +135,22 @@ def _graph_weights(proto: Any, path: Path) -> list[tuple[str, np.ndarray, np.nda
             weight = weight.T
         out.append((node.op_type, weight, bias))
     return out
+
+
+def _layers(proto: Any, path: Path, metadata: dict[str, str]) -> list[Any]:
+    """The graph's Conv and Gemm nodes in the order its metadata's ``layer_order`` names them; in graph order for a
+    graph exported before that was recorded."""
+    from facemotion.models.export import LAYER_ORDER_KEY
+
+    nodes = [node for node in proto.graph.node if node.op_type in ("Conv", "Gemm")]
+    order = _json_metadata(path, metadata, LAYER_ORDER_KEY, list)
+    if order is None:
+        return nodes
+    by_output = {node.output[0]: node for node in nodes}
+    if sorted(map(str, order)) != sorted(by_output):
+        raise ModelError(f"{path}: metadata '{LAYER_ORDER_KEY}' names {len(order)} layers, which are not the "
+                         f"graph's {len(nodes)} Conv/Gemm nodes; the graph was changed after export")
+    return [by_output[name] for name in order]
 
 
 def _dequantize(node: Any, init: dict[str, np.ndarray]) -> np.ndarray:
@@ -198,7 +229,7 @@ def model_from_onnx(path: str | Path) -> tuple[nn.Module, dict[str, str], dict[s
     path = Path(path)
     proto, metadata, card = read_graph_metadata(path)
     model = _architecture(path, metadata, card)
-    _load(path, _execution_slots(model), _graph_weights(proto, path))
+    _load(path, _execution_slots(model), _graph_weights(proto, path, metadata))
     return model.eval(), metadata, card
 
 
@@ -248,7 +279,7 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
     written to a temporary file and renamed into place.
     """
-    from facemotion.models.export import check_onnx_path, to_onnx, write_metadata
+    from facemotion.models.export import LAYER_ORDER_KEY, check_onnx_path, layer_order, to_onnx, write_metadata
 
     source, out = Path(source), check_onnx_path(out)
     if _same_file(source, out):
@@ -276,7 +307,7 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
 
     def write_graph(tmp: Path) -> None:
         to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta, zooms=zooms)
-        write_metadata(tmp, metadata)
+        write_metadata(tmp, {**metadata, LAYER_ORDER_KEY: json.dumps(layer_order(tmp))})
 
     _replace_atomically(out, write_graph)
     if card_bytes is not None and not _same_file(out.with_suffix(".json"), card_path):

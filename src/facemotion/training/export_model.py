@@ -214,9 +214,18 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     }
     with_intended_use(card)  # its measured weaknesses follow once `facemotion evaluate --card` records metrics
     to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, zooms=zooms, labels=described["labels"],
-            metadata={"name": card["name"], "architecture": card["architecture"]})
+            metadata={"name": card["name"], "architecture": card["architecture"], **_structure(described)})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def _structure(described: dict[str, Any]) -> dict[str, Any]:
+    """What the graph's metadata records to rebuild its networks without the card: an ensemble's members' (or one
+    network's) architecture arguments."""
+    if "members" in described:
+        return {"members": [{"architecture": m["architecture"], "architecture_kwargs": m["architecture_kwargs"]}
+                            for m in described["members"]]}
+    return {"architecture_kwargs": described["architecture_kwargs"]}
 
 
 def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | Path] = ()) -> dict[str, Any]:
