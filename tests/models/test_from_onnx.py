@@ -52,9 +52,17 @@ def test_a_graph_rebuilds_its_model(tmp_path: Path, name: str, kwargs: dict) -> 
         torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
 
 
-def test_an_older_ensemble_is_rebuilt_from_its_card(tmp_path: Path) -> None:
+def without_layer_order(path: Path) -> Path:
+    """The graph as exported before its metadata named the layers' order (the shipped tiers are such graphs)."""
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    write_metadata(path, {k: v for k, v in metadata.items() if k != "layer_order"})
+    return path
+
+
+def test_an_older_ensemble_is_rebuilt_from_its_card_in_node_order(tmp_path: Path) -> None:
     model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_xs", 2)]).eval()
-    path = to_onnx(model, tmp_path / "e.onnx", flip_tta=True, metadata={"architecture": "ensemble"})
+    path = without_layer_order(to_onnx(model, tmp_path / "e.onnx", flip_tta=True,
+                                       metadata={"architecture": "ensemble"}))
     with pytest.raises(ModelError, match="neither lists any"):
         model_from_onnx(path)
     (tmp_path / "e.json").write_text(json.dumps({"members": [{"architecture": "vgg_xs"}] * 2}))
@@ -73,6 +81,50 @@ def test_an_ensemble_whose_metadata_lists_its_members_needs_no_card(tmp_path: Pa
     x = torch.from_numpy(crops())
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+
+
+def test_one_network_rebuilds_from_its_metadata_alone_which_wins_over_the_card(tmp_path: Path) -> None:
+    from facemotion.labels import EMOTIONS
+    from facemotion.models.finetune import pretrained_model
+
+    model = trained_like("vgg_s", width=4)
+    path = to_onnx(model, tmp_path / "m.onnx", heatmaps=False,
+                   metadata={"architecture": "vgg_s", "architecture_kwargs": {"width": 4}})
+    (tmp_path / "m.json").write_text(json.dumps({"architecture": "vgg_s", "architecture_kwargs": {"width": 16}}))
+    rebuilt, _, _ = model_from_onnx(path)
+    x = torch.from_numpy(crops())
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
+    (tmp_path / "m.json").unlink()
+    _, info = pretrained_model(path, EMOTIONS)  # --init records the arguments it was built with
+    assert info["architecture"] == "vgg_s" and info["architecture_kwargs"] == {"width": 4}
+
+
+@pytest.mark.parametrize("members", ['["vgg_xs"]', '[{"arch": "vgg_xs"}]',
+                                     '[{"architecture": "vgg_xs", "architecture_kwargs": null}]'])
+def test_malformed_members_metadata_is_a_model_error_naming_the_entry(tmp_path: Path, members: str) -> None:
+    model = LogitEnsemble([trained_like("vgg_xs", 1)]).eval()
+    path = to_onnx(model, tmp_path / "e.onnx", heatmaps=False, metadata={"architecture": "ensemble"})
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    write_metadata(path, {**metadata, "members": members})
+    with pytest.raises(ModelError, match="e.onnx: metadata 'members', entry 0 must be an object"):
+        model_from_onnx(path)
+
+
+def test_reexporting_an_older_graph_records_its_structure(tmp_path: Path) -> None:
+    model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_s", 2, width=4)]).eval()
+    old = without_layer_order(to_onnx(model, tmp_path / "old.onnx", heatmaps=False,
+                                      metadata={"architecture": "ensemble"}))
+    members = [{"architecture": "vgg_xs", "architecture_kwargs": {}},
+               {"architecture": "vgg_s", "architecture_kwargs": {"width": 4}}]
+    (tmp_path / "old.json").write_text(json.dumps({"architecture": "ensemble", "members": members}))
+    new = reexport_onnx(old, tmp_path / "out" / "new.onnx")
+    (tmp_path / "out" / "new.json").unlink()
+    metadata = {p.key: p.value for p in onnx.load(str(new)).metadata_props}
+    assert json.loads(metadata["members"]) == members and "layer_order" in metadata
+    x = torch.from_numpy(crops())
+    with torch.no_grad():
+        torch.testing.assert_close(model_from_onnx(new)[0](x), model(x), atol=1e-4, rtol=1e-4)
 
 
 def reversed_nodes(path: Path, *, keep_layer_order: bool = True) -> Path:
@@ -107,7 +159,8 @@ def test_a_layer_order_that_does_not_match_the_graph_is_a_model_error(tmp_path: 
     path = to_onnx(trained_like("vgg_xs"), tmp_path / "m.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
     metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     write_metadata(path, {**metadata, "layer_order": json.dumps(json.loads(metadata["layer_order"])[1:])})
-    with pytest.raises(ModelError, match="m.onnx: metadata 'layer_order'.*changed after export"):
+    with pytest.raises(ModelError, match="m.onnx: metadata 'layer_order' does not match the graph \\(it leaves "
+                                         "out the node that outputs '/.*Conv_output_0'\\): the graph was changed"):
         model_from_onnx(path)
 
 
@@ -118,9 +171,11 @@ def test_reexport_keeps_metadata_card_and_probabilities(tmp_path: Path) -> None:
     (tmp_path / "old.json").write_bytes(card)
     new = reexport_onnx(old, tmp_path / "out" / "new.onnx")
     before, after = onnx.load(str(old)), onnx.load(str(new))
-    kept = [(p.key, p.value) for p in after.metadata_props if p.key != "layer_order"]
+    new_metadata = {p.key: p.value for p in after.metadata_props}
+    kept = [(p.key, p.value) for p in after.metadata_props if p.key not in ("layer_order", "architecture_kwargs")]
     assert kept == [(p.key, p.value) for p in before.metadata_props if p.key != "layer_order"]
-    layers = {p.key: p.value for p in after.metadata_props}["layer_order"]  # the new graph's, not the old one's
+    assert new_metadata["architecture_kwargs"] == "{}"  # the structure it was rebuilt with, now in the graph
+    layers = new_metadata["layer_order"]  # the new graph's, not the old one's
     assert json.loads(layers) == [n.output[0] for n in after.graph.node if n.op_type in ("Conv", "Gemm")]
     assert (tmp_path / "out" / "new.json").read_bytes() == card
     assert [o.name for o in after.graph.output] == ["probabilities", "heatmaps"]

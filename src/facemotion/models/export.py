@@ -23,7 +23,7 @@ from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models.cam import logits_and_maps, supports_cam
 from facemotion.models.tta import TTAViews
 
-__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path", "layer_order",
+__all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path", "layer_order", "structure_metadata",
            "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC", "LAYER_ORDER_KEY"]
 
 INPUT_NAME = "pixels"
@@ -117,6 +117,17 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
                            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()},
                            LAYER_ORDER_KEY: json.dumps(layer_order(path))})
     return path
+
+
+def structure_metadata(networks: Sequence[dict[str, Any]], *, ensemble: bool) -> dict[str, str]:
+    """The metadata that lets a reader rebuild the graph's networks without its card
+    (:func:`facemotion.models.from_onnx.network_structure` reads it back): an ensemble's ``members``, each one's
+    architecture and arguments, or one network's ``architecture_kwargs``."""
+    described = [{"architecture": n["architecture"], "architecture_kwargs": dict(n.get("architecture_kwargs", {}))}
+                 for n in networks]
+    if ensemble:
+        return {"members": json.dumps(described)}
+    return {"architecture_kwargs": json.dumps(described[0]["architecture_kwargs"])}
 
 
 def layer_order(path: Path) -> list[str]:

@@ -44,7 +44,7 @@ def _best_member(ensemble: LogitEnsemble, card: dict[str, Any]) -> int:
 
 
 def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, Any]]:
-    from facemotion.models.from_onnx import model_from_onnx, read_graph_metadata
+    from facemotion.models.from_onnx import model_from_onnx, network_structure, read_graph_metadata
 
     proto, _, _ = read_graph_metadata(path)
     check_input_contract(proto, path)
@@ -53,15 +53,14 @@ def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, An
     count = len(model.members) if isinstance(model, LogitEnsemble) else 1
     if member is not None and not 0 <= member < count:
         raise ModelError(f"{path}[{member}]: no such member; the graph holds {count} (0 to {count - 1})")
+    structure = network_structure(path, metadata, card)
+    index = 0
     if isinstance(model, LogitEnsemble):
         index = _best_member(model, card) if member is None else member
-        described = card["members"][index]
-        info.update(member=index, architecture=described["architecture"],
-                    architecture_kwargs=_without_classes(described.get("architecture_kwargs", {})))
+        info["member"] = index
         model = model.members[index]
-    else:
-        info.update(architecture=metadata.get("architecture") or card.get("architecture"),
-                    architecture_kwargs=_without_classes(card.get("architecture_kwargs", {})))
+    info.update(architecture=structure[index]["architecture"],
+                architecture_kwargs=_without_classes(structure[index]["architecture_kwargs"]))
     if not isinstance(model, EmotionNet):
         raise ModelError(f"{path}: holds a {type(model).__name__}, which cannot take a new head")
     return model, info

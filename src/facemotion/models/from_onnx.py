@@ -27,7 +27,7 @@ from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.registry import create_model
 
-__all__ = ["read_graph_metadata", "model_from_onnx", "graph_views", "reexport_onnx"]
+__all__ = ["read_graph_metadata", "model_from_onnx", "network_structure", "graph_views", "reexport_onnx"]
 
 _Slot = tuple[nn.Module, "nn.BatchNorm2d | None"]
 
@@ -54,20 +54,51 @@ def read_graph_metadata(path: str | Path) -> tuple[Any, dict[str, str], dict[str
 
 
 def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> nn.Module:
+    labels = _labels(path, metadata, card)
+    extra = {"num_classes": len(labels)} if labels else {}
+    nets = [create_model(n["architecture"], **{**extra, **n["architecture_kwargs"]})
+            for n in network_structure(path, metadata, card)]
+    return LogitEnsemble(nets) if _is_ensemble(metadata, card) else nets[0]
+
+
+def _is_ensemble(metadata: dict[str, str], card: dict[str, Any]) -> bool:
+    return (metadata.get("architecture") or card.get("architecture")) == "ensemble"
+
+
+def network_structure(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each network of the graph (an ensemble's members in order, else the one), as ``{"architecture",
+    "architecture_kwargs"}``: what :func:`model_from_onnx` builds.
+
+    Read from the graph's metadata (``members``, ``architecture_kwargs``: :func:`~facemotion.models.export.
+    structure_metadata`), else, for graphs exported before it recorded them, from the model card beside it. Callers
+    that describe the rebuilt networks (``--init``, ``FILE.onnx[K]``) take it from here so that their description is
+    the structure that was built.
+    """
     name = metadata.get("architecture") or card.get("architecture")
     if not name:
         raise ModelError(f"{path}: the graph names no architecture (metadata 'architecture'), so it cannot be rebuilt")
-    labels = _labels(path, metadata, card)
-    extra = {"num_classes": len(labels)} if labels else {}
     if name == "ensemble":
-        members = _json_metadata(path, metadata, "members", list) or card.get("members")
+        members = _json_metadata(path, metadata, "members", list)
+        where = "metadata 'members'"
+        if members is None:
+            members, where = card.get("members"), f"the model card's members ({path.with_suffix('.json').name})"
         if not members:
             raise ModelError(f"{path}: an ensemble is rebuilt from the members its metadata lists ('members'), or "
                              f"for an older graph its model card {path.with_suffix('.json')}: neither lists any")
-        return LogitEnsemble([create_model(m["architecture"], **{**extra, **m.get("architecture_kwargs", {})})
-                              for m in members])
+        return [_network(path, member, f"{where}, entry {i}") for i, member in enumerate(members)]
     kwargs = _json_metadata(path, metadata, "architecture_kwargs", dict)
-    return create_model(name, **{**extra, **(card.get("architecture_kwargs", {}) if kwargs is None else kwargs)})
+    if kwargs is None:
+        kwargs = card.get("architecture_kwargs", {})
+    return [_network(path, {"architecture": name, "architecture_kwargs": kwargs}, "its architecture")]
+
+
+def _network(path: Path, entry: Any, where: str) -> dict[str, Any]:
+    """One network's ``{"architecture", "architecture_kwargs"}``, checked, else a ModelError naming where it is."""
+    kwargs = entry.get("architecture_kwargs", {}) if isinstance(entry, dict) else None
+    if not (isinstance(entry, dict) and isinstance(entry.get("architecture"), str) and isinstance(kwargs, dict)):
+        raise ModelError(f"{path}: {where} must be an object with a string 'architecture' and an object "
+                         f"'architecture_kwargs', got {entry!r:.80}")
+    return {"architecture": entry["architecture"], "architecture_kwargs": kwargs}
 
 
 def _json_metadata(path: Path, metadata: dict[str, str], key: str, kind: type) -> Any:
@@ -147,9 +178,16 @@ def _layers(proto: Any, path: Path, metadata: dict[str, str]) -> list[Any]:
     if order is None:
         return nodes
     by_output = {node.output[0]: node for node in nodes}
-    if sorted(map(str, order)) != sorted(by_output):
-        raise ModelError(f"{path}: metadata '{LAYER_ORDER_KEY}' names {len(order)} layers, which are not the "
-                         f"graph's {len(nodes)} Conv/Gemm nodes; the graph was changed after export")
+    names = [name for name in order if isinstance(name, str)]
+    missing = [name for name in names if name not in by_output]
+    unlisted = sorted(set(by_output) - set(names))
+    if len(names) != len(order) or len(set(names)) != len(names) or missing or unlisted:
+        problem = (f"it names {missing[0]!r}, which no Conv/Gemm node outputs" if missing
+                   else f"it leaves out the node that outputs {unlisted[0]!r}" if unlisted
+                   else "its entries must be distinct node output names")
+        raise ModelError(f"{path}: metadata '{LAYER_ORDER_KEY}' does not match the graph ({problem}): the graph was "
+                         f"changed after export. Re-export it from its float source, or remove that metadata key to "
+                         f"read the layers in node order")
     return [by_output[name] for name in order]
 
 
@@ -279,7 +317,14 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
     written to a temporary file and renamed into place.
     """
-    from facemotion.models.export import LAYER_ORDER_KEY, check_onnx_path, layer_order, to_onnx, write_metadata
+    from facemotion.models.export import (
+        LAYER_ORDER_KEY,
+        check_onnx_path,
+        layer_order,
+        structure_metadata,
+        to_onnx,
+        write_metadata,
+    )
 
     source, out = Path(source), check_onnx_path(out)
     if _same_file(source, out):
@@ -289,7 +334,8 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     old_flip, old_zooms = graph_views(metadata, source)
     flip_tta = old_flip if flip_tta is None else flip_tta
     zooms = old_zooms if zooms is None else [float(z) for z in zooms]
-    metadata = {**metadata, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
+    structure = structure_metadata(network_structure(source, metadata, card), ensemble=_is_ensemble(metadata, card))
+    metadata = {**metadata, **structure, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
     was_int8 = metadata.pop(PRECISION_KEY, None) == "int8"
     changes: dict[str, Any] = {}
     if (flip_tta, zooms) != (old_flip, old_zooms):

@@ -115,9 +115,10 @@ def _restore_node_order(graph: Any, original: list[str]) -> None:
     """Sort ``graph``'s nodes back into the float graph's order (the quantiser re-sorts them, interleaving an
     ensemble's members and views), each node it added just before the first node that reads its output.
 
-    Readers that take the Conv/Gemm weights in graph order (:func:`facemotion.models.from_onnx.model_from_onnx`)
-    then read an int8 graph as they read the float one. The result is a topological order: a node is placed only
-    once every tensor it reads is.
+    The int8 graph then reads as the float one does: in its node order too, which
+    :func:`facemotion.models.from_onnx.model_from_onnx` still relies on for graphs exported before their metadata
+    named the layers' order (``layer_order``), such as an older shipped graph quantised anew. The result is a
+    topological order: a node is placed only once every tensor it reads is.
     """
     import heapq
 

@@ -22,7 +22,7 @@ from facemotion.evaluation.metrics import expected_calibration_error
 from facemotion.inference.weights import graph_source
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
-from facemotion.models.export import check_onnx_path, to_onnx
+from facemotion.models.export import check_onnx_path, structure_metadata, to_onnx
 from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.tta import TTAViews, view_count
 from facemotion.training.config import command_line
@@ -89,9 +89,9 @@ def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 
 def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, Any]]]:
     """The networks inside an exported graph (an ensemble's members one by one, or those ``FILE.onnx[K,...]``
-    names), described from its model card: so a shipped model whose checkpoints are gone can join another
-    ensemble."""
-    from facemotion.models.from_onnx import model_from_onnx
+    names), each with the structure it was rebuilt with and its training record from the model card (which names
+    the training data): so a shipped model whose checkpoints are gone can join another ensemble."""
+    from facemotion.models.from_onnx import model_from_onnx, network_structure
 
     weights, picked = graph_source(source)
     if not weights.with_suffix(".json").is_file():
@@ -99,6 +99,7 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
                          f"({weights.with_suffix('.json')}), which names its training data; it is missing")
     model, metadata, card = model_from_onnx(weights)
     labels = json.loads(metadata["labels"]) if "labels" in metadata else list(EMOTIONS)
+    structure = network_structure(weights, metadata, card)
     if isinstance(model, LogitEnsemble):
         nets, described = list(model.members), card.get("members") or []
         if len(described) != len(nets):
@@ -111,8 +112,7 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
     if wrong:
         raise ModelError(f"{source}: no member {wrong[0]}; the graph holds {len(nets)} (0 to {len(nets) - 1})")
     dequantized = {"rebuilt_from": "dequantized int8 weights"} if metadata.get(PRECISION_KEY) == "int8" else {}
-    return [(nets[i], {"architecture": described[i]["architecture"],
-                       "architecture_kwargs": described[i].get("architecture_kwargs", {}),
+    return [(nets[i], {**structure[i],
                        "parameters": count_parameters(nets[i]), "macs": count_macs(nets[i]), "labels": list(labels),
                        "training": described[i].get("training") or {},
                        "from": weights.name if picked is None else f"{weights.name}[{i}]", **dequantized})
@@ -214,18 +214,10 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     }
     with_intended_use(card)  # its measured weaknesses follow once `facemotion evaluate --card` records metrics
     to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, zooms=zooms, labels=described["labels"],
-            metadata={"name": card["name"], "architecture": card["architecture"], **_structure(described)})
+            metadata={"name": card["name"], "architecture": card["architecture"],
+                      **structure_metadata(described.get("members", [described]), ensemble="members" in described)})
     out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
     return card
-
-
-def _structure(described: dict[str, Any]) -> dict[str, Any]:
-    """What the graph's metadata records to rebuild its networks without the card: an ensemble's members' (or one
-    network's) architecture arguments."""
-    if "members" in described:
-        return {"members": [{"architecture": m["architecture"], "architecture_kwargs": m["architecture_kwargs"]}
-                            for m in described["members"]]}
-    return {"architecture_kwargs": described["architecture_kwargs"]}
 
 
 def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | Path] = ()) -> dict[str, Any]:
