@@ -111,6 +111,31 @@ def test_malformed_members_metadata_is_a_model_error_naming_the_entry(tmp_path: 
         model_from_onnx(path)
 
 
+def test_unbuildable_arguments_in_the_metadata_are_a_model_error_naming_the_network(tmp_path: Path) -> None:
+    model = LogitEnsemble([trained_like("vgg_xs", 1)]).eval()
+    path = to_onnx(model, tmp_path / "e.onnx", heatmaps=False, metadata={
+        "architecture": "ensemble", "members": [{"architecture": "vgg_s", "architecture_kwargs": {"width": 0}}]})
+    with pytest.raises(ModelError, match=r"e.onnx: network 0 \(vgg_s with \{'width': 0\}\) cannot be built"):
+        model_from_onnx(path)
+
+
+@pytest.mark.parametrize(("card_members", "message"), [
+    ([{"architecture": "vgg_xs"}], "describes 1 networks but the graph holds 2"),
+    ([{"architecture": "vgg_xs"}, {"architecture": "mini_xception"}], "network 1 is a vgg_xs in the graph but a "
+                                                                      "mini_xception in its model card")])
+def test_a_card_that_describes_other_networks_lends_them_no_records(tmp_path: Path, card_members: list,
+                                                                    message: str) -> None:
+    from facemotion.labels import EMOTIONS
+    from facemotion.models.finetune import pretrained_model
+
+    model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_xs", 2)]).eval()
+    path = to_onnx(model, tmp_path / "e.onnx", heatmaps=False,
+                   metadata={"architecture": "ensemble", "members": [{"architecture": "vgg_xs"}] * 2})
+    (tmp_path / "e.json").write_text(json.dumps({"architecture": "ensemble", "members": card_members}))
+    with pytest.raises(ModelError, match=f"e.onnx: .*{message}"):
+        pretrained_model(path, EMOTIONS)  # --init ranks the members by the card's scores
+
+
 def test_reexporting_an_older_graph_records_its_structure(tmp_path: Path) -> None:
     model = LogitEnsemble([trained_like("vgg_xs", 1), trained_like("vgg_s", 2, width=4)]).eval()
     old = without_layer_order(to_onnx(model, tmp_path / "old.onnx", heatmaps=False,
@@ -153,6 +178,14 @@ def test_layers_are_read_in_the_order_the_metadata_names_not_by_node_position(tm
         torch.testing.assert_close(rebuilt(x), model(x), atol=1e-4, rtol=1e-4)
     with pytest.raises(ModelError, match="layer 0 is"):  # without the record, position decides, and is wrong
         model_from_onnx(reversed_nodes(path, keep_layer_order=False))
+
+
+def test_a_layer_order_with_an_entry_that_is_not_a_name_is_a_model_error(tmp_path: Path) -> None:
+    path = to_onnx(trained_like("vgg_xs"), tmp_path / "m.onnx", heatmaps=False, metadata={"architecture": "vgg_xs"})
+    metadata = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    write_metadata(path, {**metadata, "layer_order": json.dumps([*json.loads(metadata["layer_order"]), 3])})
+    with pytest.raises(ModelError, match="entry 9 is not a node output name"):
+        model_from_onnx(path)
 
 
 def test_a_layer_order_that_does_not_match_the_graph_is_a_model_error(tmp_path: Path) -> None:

@@ -169,6 +169,15 @@ def test_an_int8_ensemble_with_zoomed_views_rebuilds_member_by_member(tmp_path: 
     in_int8 = [n.output[0] for n in int8 if n.op_type in ("Conv", "Gemm")]
     assert (in_int8 == convs) if restored else (in_int8 != convs and sorted(in_int8) == sorted(convs))
     rebuilt, _, _ = model_from_onnx(tmp_path / "e8.onnx")
+    if not restored:  # without layer_order the quantiser's order pairs weights with the wrong layers
+        stripped = onnx.load(str(tmp_path / "e8.onnx"))
+        kept = [p for p in stripped.metadata_props if p.key != "layer_order"]
+        del stripped.metadata_props[:]
+        stripped.metadata_props.extend(kept)
+        onnx.save(stripped, str(tmp_path / "stripped.onnx"))
+        (tmp_path / "stripped.json").write_text(card)
+        with pytest.raises(ModelError):
+            model_from_onnx(tmp_path / "stripped.onnx")
     x = torch.from_numpy(faces(64, seed=3)[:, None].astype(np.float32))
     with torch.no_grad():
         want, got = model(x), rebuilt(x)

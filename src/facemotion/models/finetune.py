@@ -36,15 +36,14 @@ def check_input_contract(proto: Any, path: Path) -> None:
                          f"this training")
 
 
-def _best_member(ensemble: LogitEnsemble, card: dict[str, Any]) -> int:
-    """The member with the highest recorded PublicTest accuracy (ties and unrecorded: the first)."""
-    members = card.get("members") or []
+def _best_member(ensemble: LogitEnsemble, members: list[dict[str, Any]]) -> int:
+    """The member with the highest PublicTest accuracy its card records (ties and unrecorded: the first)."""
     scores = [float((m.get("training") or {}).get("selected_val_accuracy") or 0.0) for m in members]
     return max(range(len(ensemble.members)), key=lambda i: scores[i] if i < len(scores) else 0.0)
 
 
 def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, Any]]:
-    from facemotion.models.from_onnx import model_from_onnx, network_structure, read_graph_metadata
+    from facemotion.models.from_onnx import card_members, model_from_onnx, network_structure, read_graph_metadata
 
     proto, _, _ = read_graph_metadata(path)
     check_input_contract(proto, path)
@@ -56,7 +55,7 @@ def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, An
     structure = network_structure(path, metadata, card)
     index = 0
     if isinstance(model, LogitEnsemble):
-        index = _best_member(model, card) if member is None else member
+        index = _best_member(model, card_members(path, structure, card, ensemble=True)) if member is None else member
         info["member"] = index
         model = model.members[index]
     info.update(architecture=structure[index]["architecture"],

@@ -27,7 +27,8 @@ from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.registry import create_model
 
-__all__ = ["read_graph_metadata", "model_from_onnx", "network_structure", "graph_views", "reexport_onnx"]
+__all__ = ["read_graph_metadata", "model_from_onnx", "network_structure", "card_members", "graph_views",
+           "reexport_onnx"]
 
 _Slot = tuple[nn.Module, "nn.BatchNorm2d | None"]
 
@@ -56,8 +57,13 @@ def read_graph_metadata(path: str | Path) -> tuple[Any, dict[str, str], dict[str
 def _architecture(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> nn.Module:
     labels = _labels(path, metadata, card)
     extra = {"num_classes": len(labels)} if labels else {}
-    nets = [create_model(n["architecture"], **{**extra, **n["architecture_kwargs"]})
-            for n in network_structure(path, metadata, card)]
+    nets = []
+    for i, net in enumerate(network_structure(path, metadata, card)):
+        try:
+            nets.append(create_model(net["architecture"], **{**extra, **net["architecture_kwargs"]}))
+        except (ModelError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path}: network {i} ({net['architecture']} with {net['architecture_kwargs']}) cannot "
+                             f"be built: {exc}") from exc
     return LogitEnsemble(nets) if _is_ensemble(metadata, card) else nets[0]
 
 
@@ -80,6 +86,8 @@ def network_structure(path: Path, metadata: dict[str, str], card: dict[str, Any]
     if name == "ensemble":
         members = _json_metadata(path, metadata, "members", list)
         where = "metadata 'members'"
+        if members == []:
+            raise ModelError(f"{path}: metadata 'members' lists no networks")
         if members is None:
             members, where = card.get("members"), f"the model card's members ({path.with_suffix('.json').name})"
         if not members:
@@ -87,9 +95,33 @@ def network_structure(path: Path, metadata: dict[str, str], card: dict[str, Any]
                              f"for an older graph its model card {path.with_suffix('.json')}: neither lists any")
         return [_network(path, member, f"{where}, entry {i}") for i, member in enumerate(members)]
     kwargs = _json_metadata(path, metadata, "architecture_kwargs", dict)
+    where = "metadata 'architecture_kwargs'"
     if kwargs is None:
-        kwargs = card.get("architecture_kwargs", {})
-    return [_network(path, {"architecture": name, "architecture_kwargs": kwargs}, "its architecture")]
+        kwargs, where = card.get("architecture_kwargs", {}), "the model card's architecture_kwargs"
+    return [_network(path, {"architecture": name, "architecture_kwargs": kwargs}, where)]
+
+
+def card_members(path: Path, structure: list[dict[str, Any]], card: dict[str, Any], *,
+                 ensemble: bool) -> list[dict[str, Any]]:
+    """The model card's record of each network in ``structure`` (:func:`network_structure`): an ensemble's
+    ``members``, or the card itself for one network; ``[]`` when the card records none.
+
+    The records carry what the graph cannot: each network's training data, command and PublicTest accuracy. They are
+    paired with the networks by position, so a card that describes other networks (another count, another
+    architecture) is refused rather than lending them its records.
+    """
+    records = card.get("members") if ensemble else [card] if card else []
+    if not records:
+        return []
+    if not isinstance(records, list) or len(records) != len(structure):
+        raise ModelError(f"{path}: its model card describes {len(records) if isinstance(records, list) else 0} "
+                         f"networks but the graph holds {len(structure)}; the card belongs to another graph")
+    for i, (record, net) in enumerate(zip(records, structure)):
+        recorded = record.get("architecture") if isinstance(record, dict) else None
+        if recorded is not None and recorded != net["architecture"]:
+            raise ModelError(f"{path}: network {i} is a {net['architecture']} in the graph but a {recorded} in its "
+                             f"model card; the card belongs to another graph")
+    return records
 
 
 def _network(path: Path, entry: Any, where: str) -> dict[str, Any]:
@@ -178,16 +210,16 @@ def _layers(proto: Any, path: Path, metadata: dict[str, str]) -> list[Any]:
     if order is None:
         return nodes
     by_output = {node.output[0]: node for node in nodes}
-    names = [name for name in order if isinstance(name, str)]
-    missing = [name for name in names if name not in by_output]
-    unlisted = sorted(set(by_output) - set(names))
-    if len(names) != len(order) or len(set(names)) != len(names) or missing or unlisted:
-        problem = (f"it names {missing[0]!r}, which no Conv/Gemm node outputs" if missing
+    not_names = [i for i, name in enumerate(order) if not isinstance(name, str)]
+    missing = [name for name in order if isinstance(name, str) and name not in by_output]
+    unlisted = [node.output[0] for node in nodes if node.output[0] not in set(order)]
+    if not_names or missing or unlisted or len(set(order)) != len(order):
+        problem = (f"entry {not_names[0]} is not a node output name" if not_names
+                   else f"it names {missing[0]!r}, which no Conv/Gemm node outputs" if missing
                    else f"it leaves out the node that outputs {unlisted[0]!r}" if unlisted
-                   else "its entries must be distinct node output names")
+                   else "it names a layer twice")
         raise ModelError(f"{path}: metadata '{LAYER_ORDER_KEY}' does not match the graph ({problem}): the graph was "
-                         f"changed after export. Re-export it from its float source, or remove that metadata key to "
-                         f"read the layers in node order")
+                         f"changed after export. Re-export it from the source it was exported from")
     return [by_output[name] for name in order]
 
 
@@ -309,13 +341,15 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
                   zooms: Sequence[float] | None = None) -> Path:
     """Write ``source`` again with today's exporter (so with heatmaps), keeping its metadata and model card.
 
-    The temperature comes from the old graph's metadata, as do its test-time views (flip, zooms) unless
-    ``flip_tta`` or ``zooms`` say otherwise. The new graph's metadata records the views it has; the card, when there
-    is one, is copied byte for byte, or, when the views changed, with its ``flip_tta`` and ``tta_zooms`` updated and
-    a ``views_changed`` note (its temperature and metrics were measured with the old views). An int8 graph comes
-    back as float32 from its dequantized weights, its card saying so under ``quantization``. ``out`` must end in
-    ``.onnx`` and must not be ``source`` (ModelError, before anything is written); the graph and the card are each
-    written to a temporary file and renamed into place.
+    The new graph's metadata also records the structure it was rebuilt with (``layer_order``, and ``members`` or
+    ``architecture_kwargs`` where the card gave them), so it no longer needs the card to be rebuilt. The temperature
+    comes from the old graph's metadata, as do its test-time views (flip, zooms) unless ``flip_tta`` or ``zooms`` say
+    otherwise. The new graph's metadata records the views it has; the card, when there is one, is copied byte for
+    byte, or, when the views changed, with its ``flip_tta`` and ``tta_zooms`` updated and a ``views_changed`` note
+    (its temperature and metrics were measured with the old views). An int8 graph comes back as float32 from its
+    dequantized weights, its card saying so under ``quantization``. ``out`` must end in ``.onnx`` and must not be
+    ``source`` (ModelError, before anything is written); the graph and the card are each written to a temporary file
+    and renamed into place.
     """
     from facemotion.models.export import (
         LAYER_ORDER_KEY,
@@ -334,7 +368,9 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     old_flip, old_zooms = graph_views(metadata, source)
     flip_tta = old_flip if flip_tta is None else flip_tta
     zooms = old_zooms if zooms is None else [float(z) for z in zooms]
-    structure = structure_metadata(network_structure(source, metadata, card), ensemble=_is_ensemble(metadata, card))
+    # an older graph's structure, known from its card, joins the new graph's metadata (not guessed without one)
+    structure = (structure_metadata(network_structure(source, metadata, card), ensemble=_is_ensemble(metadata, card))
+                 if card else {})
     metadata = {**metadata, **structure, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
     was_int8 = metadata.pop(PRECISION_KEY, None) == "int8"
     changes: dict[str, Any] = {}

@@ -117,8 +117,8 @@ def _restore_node_order(graph: Any, original: list[str]) -> None:
 
     The int8 graph then reads as the float one does: in its node order too, which
     :func:`facemotion.models.from_onnx.model_from_onnx` still relies on for graphs exported before their metadata
-    named the layers' order (``layer_order``), such as an older shipped graph quantised anew. The result is a
-    topological order: a node is placed only once every tensor it reads is.
+    named the layers' order (``layer_order``), such as the shipped tiers, quantised before that key existed. The
+    result is a topological order: a node is placed only once every tensor it reads is.
     """
     import heapq
 

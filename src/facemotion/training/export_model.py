@@ -91,7 +91,7 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
     """The networks inside an exported graph (an ensemble's members one by one, or those ``FILE.onnx[K,...]``
     names), each with the structure it was rebuilt with and its training record from the model card (which names
     the training data): so a shipped model whose checkpoints are gone can join another ensemble."""
-    from facemotion.models.from_onnx import model_from_onnx, network_structure
+    from facemotion.models.from_onnx import card_members, model_from_onnx, network_structure
 
     weights, picked = graph_source(source)
     if not weights.with_suffix(".json").is_file():
@@ -99,14 +99,11 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
                          f"({weights.with_suffix('.json')}), which names its training data; it is missing")
     model, metadata, card = model_from_onnx(weights)
     labels = json.loads(metadata["labels"]) if "labels" in metadata else list(EMOTIONS)
+    nets = list(model.members) if isinstance(model, LogitEnsemble) else [model]
     structure = network_structure(weights, metadata, card)
-    if isinstance(model, LogitEnsemble):
-        nets, described = list(model.members), card.get("members") or []
-        if len(described) != len(nets):
-            raise ModelError(f"{weights}: the graph holds {len(nets)} networks but its card describes "
-                             f"{len(described)}")
-    else:
-        nets, described = [model], [card]
+    described = card_members(weights, structure, card, ensemble=isinstance(model, LogitEnsemble))
+    if len(described) != len(nets):
+        raise ModelError(f"{weights}: the graph holds {len(nets)} networks but its card describes {len(described)}")
     chosen = range(len(nets)) if picked is None else picked
     wrong = [i for i in chosen if not 0 <= i < len(nets)]
     if wrong:
