@@ -16,6 +16,7 @@ from facemotion.errors import ModelError
 from facemotion.models.export import to_onnx
 from facemotion.models.from_onnx import model_from_onnx, reexport_onnx
 from facemotion.models.quantize import CALIBRATION_FACES, calibration_sample, quantize_graph
+from facemotion.tiers import PACKAGED_MODELS
 from tests.conftest import synthetic_images
 from tests.models.test_from_onnx import trained_like
 
@@ -86,6 +87,23 @@ def test_a_reexported_int8_graph_is_float_and_its_card_says_so(graphs: tuple[tor
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["quantization"]["precision"] == "float32" and "int8.onnx" in card["quantization"]["rebuilt_from"]
     assert "QuantizeLinear" not in {node.op_type for node in onnx.load(str(out)).graph.node}
+
+
+@pytest.mark.parametrize("tier", ["fixture", *PACKAGED_MODELS])
+def test_int8_weights_cannot_overflow_the_16_bit_pair_sums_of_cpus_without_vnni(
+        graphs: tuple[torch.nn.Module, Path, Path], tier: str) -> None:
+    """x86 CPUs without VNNI multiply uint8 activations by int8 weights and add pairs in int16 (saturating): with
+    every weight within +-64, a pair is at most 2 x 255 x 64 = 32,640 <= 32,767, so they compute the integers this
+    project's VNNI machine does, and the shipped tiers' accuracy holds there."""
+    from onnx import numpy_helper
+
+    from facemotion.inference.weights import resolve_model
+
+    path = graphs[2] if tier == "fixture" else resolve_model(tier)
+    proto = onnx.load(str(path))
+    weights = [numpy_helper.to_array(t) for t in proto.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights and {p.key: p.value for p in proto.metadata_props}.get("precision") == "int8"
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
 
 
 def test_an_int8_graph_is_not_quantised_twice(graphs: tuple[torch.nn.Module, Path, Path], tmp_path: Path) -> None:
