@@ -11,8 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["affine_matrices", "warp", "random_affine", "random_hflip", "random_erase", "mixup", "cutmix",
-           "one_hot"]
+__all__ = ["affine_matrices", "random_affine_matrices", "warp", "random_affine", "hflip_where", "random_hflip",
+           "random_erase", "mixup", "cutmix", "one_hot"]
 
 
 def _uniform(n: int, low: float, high: float, gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -38,22 +38,30 @@ def warp(x: torch.Tensor, matrices: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def random_affine(x: torch.Tensor, gen: torch.Generator, *, rotate: float, scale: float, shift: float) -> torch.Tensor:
-    """Random rotation (+-``rotate`` degrees), zoom (1 +- ``scale``), shift (+-``shift`` of the size): one resample."""
-    b, device = x.shape[0], x.device
-    matrices = affine_matrices(
+def random_affine_matrices(b: int, gen: torch.Generator, device: torch.device, *, rotate: float, scale: float,
+                           shift: float) -> torch.Tensor:
+    """``b`` random sampling matrices: rotation (+-``rotate`` degrees), zoom (1 +- ``scale``), shift (+-``shift``)."""
+    return affine_matrices(
         _uniform(b, -rotate, rotate, gen, device),
         _uniform(b, 1 - scale, 1 + scale, gen, device),
         _uniform(b, -shift, shift, gen, device),
         _uniform(b, -shift, shift, gen, device),
     )
-    return warp(x, matrices)
+
+
+def random_affine(x: torch.Tensor, gen: torch.Generator, *, rotate: float, scale: float, shift: float) -> torch.Tensor:
+    """Random rotation (+-``rotate`` degrees), zoom (1 +- ``scale``), shift (+-``shift`` of the size): one resample."""
+    return warp(x, random_affine_matrices(x.shape[0], gen, x.device, rotate=rotate, scale=scale, shift=shift))
+
+
+def hflip_where(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """Mirror left-right the images of ``x`` where the boolean ``(B,)`` ``flip`` is set."""
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 def random_hflip(x: torch.Tensor, gen: torch.Generator, p: float = 0.5) -> torch.Tensor:
     """Mirror each image left-right with probability ``p``: faces are near-symmetric, emotions fully so."""
-    flip = torch.rand(x.shape[0], generator=gen, device=x.device) < p
-    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+    return hflip_where(x, torch.rand(x.shape[0], generator=gen, device=x.device) < p)
 
 
 def random_erase(x: torch.Tensor, gen: torch.Generator, p: float = 0.5, area: tuple[float, float] = (0.02, 0.2),

@@ -78,6 +78,9 @@ class TrainConfig:
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
                              help="Weight of the teacher's probabilities in the targets (with --teacher).")
+    teacher_views: int = setting(0, min=0, help="With --teacher: score each training image under this many fixed "
+                                                "random views and train on those views, so the targets describe "
+                                                "what the student sees (0 = the un-augmented image's targets).")
     seed: int = setting(0)
     subset: int = setting(0, min=0, help="Train on this many training images (0 = all), for quick checks.")
     patience: int = setting(0, min=0, help="Stop after this many epochs without val improvement (0 = never).")
@@ -116,7 +119,7 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("lr", "weight_decay", "shift", "rotate", "scale", "mixup", "cutmix", "sam", "subset", "patience",
-                     "threads", "warmup_epochs", "freeze", "body_lr"):
+                     "threads", "warmup_epochs", "freeze", "body_lr", "teacher_views"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if not 0 <= self.distill <= 1:
@@ -125,6 +128,8 @@ class TrainConfig:
             from facemotion.labels import check_labels
 
             self.labels = list(check_labels(self.labels, source="labels"))
+        if self.teacher_views and not self.teacher:
+            raise ValueError("teacher_views applies to distillation: give teacher too")
         if (self.freeze or self.body_lr != 1.0) and not self.init:
             raise ValueError(f"freeze and body_lr apply to fine-tuning: give init ({_TIERS}, a .onnx or .pt)")
         for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
@@ -161,7 +166,7 @@ def command_line(config: dict[str, Any]) -> str:
         value = config.get(f.name)
         if not f.metadata.get("cli") or f.name in ("data", "out") or value is None:
             continue
-        if f.name == "distill" and not config.get("teacher"):
+        if f.name in ("distill", "teacher_views") and not config.get("teacher"):
             continue
         if f.metadata.get("card") == "when_set" and value == f.default:
             continue

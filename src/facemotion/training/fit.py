@@ -26,6 +26,7 @@ from facemotion.training.distill import teacher_description, teacher_probabiliti
 from facemotion.training.loop import TrainProgress, evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at, steps_per_epoch
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
+from facemotion.training.teacher_views import VIEWS_FILE, load_or_score_views
 
 __all__ = ["fit", "resume", "resume_config", "resolve_device", "channels_last_safe", "class_weight_vector",
            "epoch_seed"]
@@ -269,7 +270,12 @@ def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
     teacher = None
     if cfg.teacher and state is not None:
         _check_same_teacher(run_dir, cfg.teacher)
-    if cfg.teacher:
+    if cfg.teacher and cfg.teacher_views:
+        teacher = load_or_score_views(
+            cfg.teacher, teacher_description(cfg.teacher)["sha256_16"], train.images, cfg.teacher_views,
+            rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
+            cache=run_dir / VIEWS_FILE if ctx.is_main else None).to(device)
+    elif cfg.teacher:
         logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
         teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)
     val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],

@@ -16,6 +16,7 @@ from facemotion.training import augment, distributed, sam
 from facemotion.training.config import TrainConfig
 from facemotion.training.distill import blend_targets
 from facemotion.training.optim import set_lr, steps_per_epoch
+from facemotion.training.teacher_views import TeacherViews
 
 __all__ = ["EpochMetrics", "TrainProgress", "train_one_epoch", "predict_logits", "evaluate_epoch",
            "soft_cross_entropy"]
@@ -70,12 +71,15 @@ def _prepare(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
-def augment_batch(x: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, cfg: TrainConfig,
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The configured augmentations, in order: geometry, flip, erasing, then mixup or cutmix (one per batch)."""
-    if cfg.rotate or cfg.scale or cfg.shift:
+def augment_batch(x: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, cfg: TrainConfig, *,
+                  geometry: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """The configured augmentations, in order: geometry, flip, erasing, then mixup or cutmix (one per batch).
+
+    ``geometry=False`` leaves out the geometry and the flip, for a batch already seen through the teacher's views.
+    """
+    if geometry and (cfg.rotate or cfg.scale or cfg.shift):
         x = augment.random_affine(x, gen, rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift)
-    if cfg.flip:
+    if geometry and cfg.flip:
         x = augment.random_hflip(x, gen)
     if cfg.erase:
         x = augment.random_erase(x, gen, p=cfg.erase)
@@ -89,15 +93,18 @@ def augment_batch(x: torch.Tensor, targets: torch.Tensor, gen: torch.Generator, 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, labels: torch.Tensor,
                     order: torch.Tensor, gen: torch.Generator, cfg: TrainConfig, *,
                     lr_for_step: Callable[[int], float], first_step: int,
-                    class_weights: torch.Tensor | None = None, teacher: torch.Tensor | None = None,
+                    class_weights: torch.Tensor | None = None,
+                    teacher: torch.Tensor | TeacherViews | None = None,
                     progress: Callable[[int, float, float], None] | None = None) -> EpochMetrics:
     """One pass over ``order`` (indices into the on-device uint8 ``images``), batch-wise augmented on the device.
 
     ``teacher`` holds a teacher's probabilities for every image of ``images``, blended into the targets with weight
-    ``cfg.distill``. ``progress(new_images, loss, accuracy)`` gets the images since its last call and the epoch's
-    running means, every ``PROGRESS_EVERY`` steps and after the last, for a live bar: reading a loss off a GPU waits
-    for it, so not every step. With ``cfg.sam`` each step descends along the gradient taken at the weights moved
-    ``cfg.sam`` uphill (:mod:`~facemotion.training.sam`); the loss and accuracy reported are the first pass's.
+    ``cfg.distill``; or, as :class:`~facemotion.training.teacher_views.TeacherViews`, fixed views of every image
+    and its probabilities for each: each image is then seen through one of its views instead of a fresh geometry.
+    ``progress(new_images, loss, accuracy)`` gets the images since its last call and the epoch's running means,
+    every ``PROGRESS_EVERY`` steps and after the last, for a live bar: reading a loss off a GPU waits for it, so not
+    every step. With ``cfg.sam`` each step descends along the gradient taken at the weights moved ``cfg.sam`` uphill
+    (:mod:`~facemotion.training.sam`); the loss and accuracy reported are the first pass's.
     """
     model.train()
     device = images.device
@@ -112,9 +119,12 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
         x = images[idx].float()
         y = labels[idx]
-        targets = blend_targets(augment.one_hot(y, num_classes), None if teacher is None else teacher[idx],
-                                cfg.distill)
-        x, targets = augment_batch(x, targets, gen, cfg)
+        if isinstance(teacher, TeacherViews):
+            x, soft = teacher.apply(x, idx, gen)
+        else:
+            soft = None if teacher is None else teacher[idx]
+        targets = blend_targets(augment.one_hot(y, num_classes), soft, cfg.distill)
+        x, targets = augment_batch(x, targets, gen, cfg, geometry=not isinstance(teacher, TeacherViews))
         set_lr(optimizer, lr_for_step(step))
         x = _prepare(x, cfg.channels_last)
         with _autocast(device, cfg.bf16):
