@@ -10,7 +10,9 @@ import torch
 
 from facemotion.inference.backends import load_classifier
 from facemotion.training import TrainConfig, fit, resume
+from facemotion.training.fit import resume_config
 from facemotion.training.augment import affine_matrices
+from facemotion.training.loop import augment_batch
 from facemotion.training.teacher_views import (VIEWS_FILE, TeacherViews, draw_views, load_or_score_views,
                                                render_views, score_views)
 from tests.conftest import default_usages, synthetic_images, write_fer_csv
@@ -51,19 +53,31 @@ def test_each_view_is_scored_as_the_teacher_sees_it() -> None:
 
 
 def test_a_batch_gets_the_probabilities_of_the_views_it_was_shown() -> None:
-    """Two views per image, the identity and its mirror; each view's 'teacher' names the view."""
-    n = 64
+    """Two views per image, the identity and its mirror; each image's 'teacher' names the image and the view."""
+    n, batch = 64, 40
     one, zero = torch.ones(n * 2), torch.zeros(n * 2)
     matrices = affine_matrices(zero, one, zero, zero).reshape(n, 2, 2, 3)
     flips = torch.tensor([[False, True]]).repeat(n, 1)
-    probabilities = torch.eye(7)[[0, 1]].repeat(n, 1, 1)
+    probabilities = torch.zeros(n, 2, 7)
+    probabilities[:, 0, 0] = probabilities[:, 1, 1] = torch.arange(n, dtype=torch.float32)  # image i, view v
     views = TeacherViews(matrices, flips, probabilities)
-    x = torch.rand(n, 1, 48, 48) * 255
-    out, soft = views.apply(x, torch.arange(n), torch.Generator().manual_seed(0))
-    mirrored = soft[:, 1] == 1
-    assert 0 < int(mirrored.sum()) < n
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(1))[:batch]
+    x = torch.rand(batch, 1, 48, 48) * 255
+    out, soft = views.apply(x, idx, torch.Generator().manual_seed(0))
+    mirrored = soft[:, 1] > 0
+    assert torch.equal(soft.sum(1), idx.float())  # each row is its own image's
+    assert 0 < int(mirrored.sum()) < batch
     assert torch.allclose(out[mirrored], x[mirrored].flip(-1), atol=1e-3)
     assert torch.allclose(out[~mirrored], x[~mirrored], atol=1e-3)
+
+
+def test_a_batch_seen_through_views_gets_no_second_geometry() -> None:
+    cfg = TrainConfig(data="d", out="o", erase=0.0)
+    x = torch.rand(8, 1, 48, 48) * 255
+    targets = torch.eye(7)[torch.arange(8) % 7]
+    same, _ = augment_batch(x, targets, torch.Generator().manual_seed(0), cfg, geometry=False)
+    moved, _ = augment_batch(x, targets, torch.Generator().manual_seed(0), cfg)
+    assert torch.equal(same, x) and not torch.allclose(moved, x)
 
 
 def test_the_bank_is_cached_and_rebuilt_when_its_inputs_change(tmp_path: Path,
@@ -82,9 +96,15 @@ def test_the_bank_is_cached_and_rebuilt_when_its_inputs_change(tmp_path: Path,
     load_or_score_views("fast", "sha-b", images, 2, cache=cache, **{**_SETTINGS, "rotate": 5.0})
     load_or_score_views("fast", "sha-b", images[::-1].copy(), 2, cache=cache, **{**_SETTINGS, "rotate": 5.0})
     assert len(calls) == 3
-    cache.write_bytes(b"not an npz")
-    load_or_score_views("fast", "sha-b", images, 2, cache=cache, **_SETTINGS)
-    assert len(calls) == 4
+    good = cache.read_bytes()
+    for damaged in (b"not an npz", b"", good[:len(good) // 2]):
+        cache.write_bytes(damaged)
+        load_or_score_views("fast", "sha-b", images, 2, cache=cache, **_SETTINGS)
+    assert len(calls) == 6
+    np.save(cache.with_suffix(".npy"), np.zeros(3))  # an array where the bank should be
+    cache.with_suffix(".npy").replace(cache)
+    load_or_score_views("fast", "sha-a", images, 2, cache=cache, **_SETTINGS)
+    assert len(calls) == 7
 
 
 def test_teacher_views_need_a_teacher() -> None:
@@ -104,6 +124,7 @@ def test_the_student_learns_what_the_teacher_says_of_its_views(tmp_path: Path,
     data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(n_train, n_val, n_val))
     shifted = np.eye(7, dtype=np.float32)[(labels[:n_train] + 1) % 7]
     module = importlib.import_module("facemotion.training.teacher_views")
+    fit_module = importlib.import_module("facemotion.training.fit")  # the module; the package exports the function
     monkeypatch.setattr(module, "score_views", lambda teacher, imgs, m, f: np.repeat(shifted[:, None], 2, axis=1))
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=4,
                       batch_size=32, lr=0.05, threads=1, teacher="fast", distill=1.0, teacher_views=2,
@@ -115,7 +136,9 @@ def test_the_student_learns_what_the_teacher_says_of_its_views(tmp_path: Path,
     assert (run / VIEWS_FILE).is_file()
 
     monkeypatch.setattr(module, "score_views", lambda *a, **k: pytest.fail("a resumed run scores its views again"))
+    monkeypatch.setattr(fit_module, "teacher_probabilities", lambda *a, **k: pytest.fail("the views were dropped"))
     state = torch.load(run / "last.pt", weights_only=False)
     state["epoch"] = 3
     torch.save(state, run / "last.pt")
+    assert resume_config(run).teacher_views == 2
     resume(run)

@@ -274,7 +274,7 @@ def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
         teacher = load_or_score_views(
             cfg.teacher, teacher_description(cfg.teacher)["sha256_16"], train.images, cfg.teacher_views,
             rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
-            cache=run_dir / VIEWS_FILE if ctx.is_main else None).to(device)
+            cache=run_dir / VIEWS_FILE, write=ctx.is_main).to(device)
     elif cfg.teacher:
         logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
         teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images), device=device)

@@ -94,31 +94,52 @@ def score_views(teacher: str, images: np.ndarray, matrices: torch.Tensor, flips:
     return np.concatenate(parts).astype(np.float32).reshape(n, views, -1)
 
 
+_FORMAT = 1
+"""Bumped whenever drawing, rendering or scoring the views changes, so older banks are rebuilt."""
+
+
 def _cache_key(teacher_sha: str, images: np.ndarray, views: int, settings: dict[str, Any]) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
-    return json.dumps({"teacher_sha256_16": teacher_sha, "images_sha256_16": digest, "views": views, **settings},
-                      sort_keys=True)
+    return json.dumps({"format": _FORMAT, "teacher_sha256_16": teacher_sha, "images_sha256_16": digest,
+                       "views": views, **settings}, sort_keys=True)
+
+
+def _read_cache(cache: Path, key: str, n: int, views: int) -> TeacherViews | None:
+    """The bank stored in ``cache`` if it was built for ``key`` and is whole, else None (logged)."""
+    try:
+        with np.load(cache) as stored:
+            if str(stored["key"]) != key:
+                logger.info("%s was built from another teacher, data or settings; scoring the views again", cache)
+                return None
+            bank = TeacherViews(torch.from_numpy(stored["matrices"]), torch.from_numpy(stored["flips"]),
+                                torch.from_numpy(stored["probabilities"]))
+    except Exception as exc:  # np.load fails on a damaged file in many ways (EOF, zip, pickle, shape)
+        logger.warning("%s: unreadable (%s: %s); scoring the views again", cache, type(exc).__name__, exc)
+        return None
+    whole = (bank.matrices.shape == (n, views, 2, 3) and bank.flips.shape == (n, views)
+             and bank.flips.dtype == torch.bool and bank.probabilities.ndim == 3
+             and bank.probabilities.shape[:2] == (n, views) and bank.probabilities.dtype == torch.float32)
+    if not whole:
+        logger.warning("%s: arrays of the wrong shape or type; scoring the views again", cache)
+    return bank if whole else None
 
 
 def load_or_score_views(teacher: str, teacher_sha: str, images: np.ndarray, views: int, *, rotate: float,
-                        scale: float, shift: float, flip: bool, seed: int, cache: Path | None) -> TeacherViews:
+                        scale: float, shift: float, flip: bool, seed: int, cache: Path | None,
+                        write: bool = True) -> TeacherViews:
     """The bank for these images, views and settings: read from ``cache`` when it was built from the same teacher
-    file, images and settings, else drawn, scored and (when ``cache`` is given) written there atomically."""
+    file, images and settings, else drawn, scored and (when ``cache`` is given and ``write``) written there
+    atomically. Under DDP every rank reads the cache and only the main one writes it."""
     settings = {"rotate": rotate, "scale": scale, "shift": shift, "flip": flip, "seed": seed}
     key = _cache_key(teacher_sha, images, views, settings)
     if cache is not None and cache.is_file():
-        try:
-            with np.load(cache) as stored:
-                if str(stored["key"]) == key:
-                    return TeacherViews(torch.from_numpy(stored["matrices"]), torch.from_numpy(stored["flips"]),
-                                        torch.from_numpy(stored["probabilities"]))
-            logger.info("%s was built from another teacher, data or settings; scoring the views again", cache)
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("%s: unreadable (%s); scoring the views again", cache, exc)
+        bank = _read_cache(cache, key, len(images), views)
+        if bank is not None:
+            return bank
     matrices, flips = draw_views(len(images), views, seed=seed, rotate=rotate, scale=scale, shift=shift, flip=flip)
     logger.info("scoring %d views of %d training images with the teacher %s", views, len(images), teacher)
     probabilities = score_views(teacher, images, matrices, flips)
-    if cache is not None:
+    if cache is not None and write:
         buffer = io.BytesIO()
         np.savez(buffer, key=np.array(key), matrices=matrices.numpy(), flips=flips.numpy(),
                  probabilities=probabilities)
