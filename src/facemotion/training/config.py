@@ -78,9 +78,10 @@ class TrainConfig:
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
                              help="Weight of the teacher's probabilities in the targets (with --teacher).")
-    teacher_views: int = setting(0, min=0, card="when_set", help="With --teacher: score each training image under this many fixed "
-                                                "random views and train on those views, so the targets describe "
-                                                "what the student sees (0 = the un-augmented image's targets).")
+    teacher_views: int = setting(0, min=0, card="when_set",
+                                 help="With --teacher: score each training image under this many fixed random views "
+                                      "and train on those views, so the targets describe what the student sees "
+                                      "(0 = the un-augmented image's targets).")
     seed: int = setting(0)
     subset: int = setting(0, min=0, help="Train on this many training images (0 = all), for quick checks.")
     patience: int = setting(0, min=0, help="Stop after this many epochs without val improvement (0 = never).")

@@ -115,16 +115,17 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     shown = 0  # images already passed to ``progress``
     num_classes = getattr(getattr(model, "module", model), "num_classes", NUM_CLASSES)  # through a DDP wrapper
     steps = steps_per_epoch(len(order), cfg.batch_size)
+    viewed = isinstance(teacher, TeacherViews)  # each image through one of its fixed views, not a fresh geometry
     for i, step in enumerate(range(first_step, first_step + steps)):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]
         x = images[idx].float()
         y = labels[idx]
-        if isinstance(teacher, TeacherViews):
+        if viewed:
             x, soft = teacher.apply(x, idx, gen)
         else:
             soft = None if teacher is None else teacher[idx]
         targets = blend_targets(augment.one_hot(y, num_classes), soft, cfg.distill)
-        x, targets = augment_batch(x, targets, gen, cfg, geometry=not isinstance(teacher, TeacherViews))
+        x, targets = augment_batch(x, targets, gen, cfg, geometry=not viewed)
         set_lr(optimizer, lr_for_step(step))
         x = _prepare(x, cfg.channels_last)
         with _autocast(device, cfg.bf16):

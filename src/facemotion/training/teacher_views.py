@@ -6,7 +6,7 @@ zoom or shift did to it; "Knowledge distillation: a good teacher is patient and 
 finds the student learns more when teacher and student see the same view. Scoring every augmented batch would run
 the teacher (``accurate`` costs sixteen ``vgg_m`` passes) on every step; a bank of V views per image costs V
 teacher passes over the training set once, and is cached in the run folder so a resumed run does not pay it again.
-Random erasing still draws afresh on every step, after the view.
+Random erasing, mixup and CutMix still draw afresh on every step, after the view.
 """
 
 from __future__ import annotations
