@@ -11,10 +11,12 @@ import pytest
 from facemotion.errors import FacemotionError, ImageError, ModelError
 from facemotion.faces import create_detector, detections_from_boxes, yunet_model
 from facemotion.faces.detect import (
+    YUNET_MIN_INPUT,
     FaceDetector,
     HaarDetector,
     WholeImageDetector,
     YuNetDetector,
+    _pad_to,
     _Pool,
     _suppress_overlaps,
     scan_scale,
@@ -204,6 +206,53 @@ def test_yunet_drops_rows_whose_landmarks_leave_the_box(yunet_path: Path) -> Non
     found = detector.detect(np.zeros((300, 1000, 3), np.uint8))
     assert [d.box.to_tuple() for d in found] == [(100, 100, 50, 60)]
 
+
+
+class _SizeRecordingNet(_RowsNet):
+    """A stand-in net that remembers the input size it was given and the image it was shown."""
+
+    def __init__(self) -> None:
+        super().__init__(np.zeros((0, 15), np.float32))
+        self.sizes: list[tuple[int, int]] = []
+        self.shapes: list[tuple[int, ...]] = []
+
+    def setInputSize(self, size: tuple[int, int]) -> None:  # noqa: N802 - OpenCV's name
+        self.sizes.append(size)
+
+    def detect(self, image: np.ndarray) -> tuple[int, np.ndarray]:
+        self.shapes.append(image.shape)
+        return super().detect(image)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("shape", [(40, 4000, 3), (4000, 40, 3), (30, 30, 3)])
+def test_yunet_never_sees_an_input_under_64_pixels_a_side(shape: tuple[int, int, int], yunet_path: Path) -> None:
+    """OpenCV's YuNet returns rows of undefined memory for inputs one stride-32 cell high (a 40x4000 strip scans
+    at 24x2400): the scan is padded instead."""
+    net = _SizeRecordingNet()
+    detector = create_detector("yunet", model_path=yunet_path)
+    detector._nets = _Pool(lambda: net)
+    detector.detect(np.full(shape, 128, np.uint8))
+    [(width, height)] = net.sizes
+    assert min(width, height) >= 64
+    assert net.shapes == [(height, width, 3)]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("threads", [0, 1, 4])
+def test_padded_noise_strips_give_yunet_no_rows_at_any_opencv_thread_count(threads: int, yunet_path: Path) -> None:
+    """Unpadded, these scans gave rows scored 1.0 that changed with the thread count (caught by the row filters,
+    once not); padded, the net itself finds nothing."""
+    net = cv2.FaceDetectorYN.create(str(yunet_path), "", (320, 320), 0.6, 0.3, 5000)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(threads)
+    try:
+        for shape in [(12, 1800, 3), (24, 2400, 3), (32, 2400, 3), (2400, 24, 3)]:
+            scan = _pad_to(np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8), YUNET_MIN_INPUT)
+            net.setInputSize((scan.shape[1], scan.shape[0]))
+            assert net.detect(scan)[1] is None, shape
+    finally:
+        cv2.setNumThreads(before)
 
 # --- bounded work whatever the image's shape, and no global lock (issue 14, row 1) --------------------------------
 

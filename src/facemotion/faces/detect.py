@@ -48,6 +48,10 @@ DEFAULT_MAX_SIDE = 1280
 """The scan holds at most ``max_side ** 2`` pixels (1.6 MP), whatever the image's aspect ratio."""
 YUNET_SMALLEST_FACE = 12
 """Pixels: YuNet finds faces from about 10 px (OpenCV Zoo's model card); the scan puts ``min_face_size`` here."""
+YUNET_MIN_INPUT = 64
+"""Pixels: the scan is padded (black, below and right) to at least this on each side. OpenCV's YuNet reads
+undefined memory when its input is at most one stride-32 cell high or wide: on a 24x2400 scan of noise it returned
+"faces" scored 1.0 whose number and coordinates changed with ``cv2.setNumThreads``; from 33 pixels up, none."""
 HAAR_WINDOW = 24
 """Pixels: the frontal-face cascade's window, the smallest face it can report in the scanned image."""
 HAAR_SMALLEST_FACE = 40
@@ -99,6 +103,15 @@ def _scan(image: np.ndarray, scale: float) -> np.ndarray:
         return image
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _pad_to(image: np.ndarray, side: int) -> np.ndarray:
+    """``image`` grown with black below and to the right to at least ``side`` pixels each way: its pixels keep
+    their coordinates, so boxes found in the result are boxes in ``image``."""
+    height, width = image.shape[:2]
+    if height >= side and width >= side:
+        return image
+    return cv2.copyMakeBorder(image, 0, max(side - height, 0), 0, max(side - width, 0), cv2.BORDER_CONSTANT, value=0)
 
 
 class _Pool(Generic[_T]):
@@ -207,7 +220,7 @@ class YuNetDetector:
                            max_side=self.max_side)
         if scale == 0.0:
             return []
-        small = _scan(image, scale)
+        small = _pad_to(_scan(image, scale), YUNET_MIN_INPUT)
         with self._nets.take() as net:
             net.setInputSize((small.shape[1], small.shape[0]))
             _, rows = net.detect(small)
