@@ -37,7 +37,6 @@ def test_ray_gives_the_rows_of_the_local_engine(ray_session: object, brightness_
     photos = write_photos(tmp_path / "photos", 30)
     videos = write_videos(tmp_path / "videos", 2)
     recognizer = {"model": str(brightness_onnx), "detector": "none"}
-    started = time.monotonic()
     for engine in ("local", "ray"):
         run_batch(BatchJob(inputs=(str(photos),), out=tmp_path / f"{engine}.csv", recognizer=recognizer,
                            engine=engine, workers=2, batch_size=8))
@@ -49,7 +48,6 @@ def test_ray_gives_the_rows_of_the_local_engine(ray_session: object, brightness_
         [a] = (tmp_path / "local-videos" / "csv").glob(f"{name}-*.csv")
         [b] = (tmp_path / "ray-videos" / "csv").glob(f"{name}-*.csv")
         assert a.name == b.name and a.read_text() == b.read_text()
-    assert time.monotonic() - started < 120
 
 
 def test_ray_resumes_a_local_job(ray_session: object, brightness_onnx: Path, tmp_path: Path) -> None:
