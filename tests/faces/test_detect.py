@@ -207,7 +207,6 @@ def test_yunet_drops_rows_whose_landmarks_leave_the_box(yunet_path: Path) -> Non
     assert [d.box.to_tuple() for d in found] == [(100, 100, 50, 60)]
 
 
-
 class _SizeRecordingNet(_RowsNet):
     """A stand-in net that remembers the input size it was given and the image it was shown."""
 
@@ -253,6 +252,7 @@ def test_padded_noise_strips_give_yunet_no_rows_at_any_opencv_thread_count(threa
             assert net.detect(scan)[1] is None, shape
     finally:
         cv2.setNumThreads(before)
+
 
 # --- bounded work whatever the image's shape, and no global lock (issue 14, row 1) --------------------------------
 
