@@ -10,11 +10,17 @@ import torch
 
 from facemotion.inference.backends import load_classifier
 from facemotion.training import TrainConfig, fit, resume
-from facemotion.training.fit import resume_config
 from facemotion.training.augment import affine_matrices
+from facemotion.training.fit import resume_config
 from facemotion.training.loop import augment_batch
-from facemotion.training.teacher_views import (VIEWS_FILE, TeacherViews, draw_views, load_or_score_views,
-                                               render_views, score_views)
+from facemotion.training.teacher_views import (
+    VIEWS_FILE,
+    TeacherViews,
+    draw_views,
+    load_or_score_views,
+    render_views,
+    score_views,
+)
 from tests.conftest import default_usages, synthetic_images, write_fer_csv
 
 _SETTINGS = {"rotate": 15.0, "scale": 0.15, "shift": 0.1, "flip": True, "seed": 3}
