@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import importlib.util
 import os
 import signal
 import subprocess
@@ -81,6 +82,24 @@ def test_parquet_equals_csv_and_rerun_skips_everything(photos: Path, brightness_
     b = pd.read_parquet(tmp_path / "r.parquet").sort_values("path").reset_index(drop=True)
     assert list(a.columns) == list(b.columns)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_a_file_name_that_is_not_utf8_is_recorded_in_csv_and_parquet(brightness_onnx: Path, tmp_path: Path) -> None:
+    photos = write_photos(tmp_path / "odd", 2)
+    (photos / "p0000.png").rename(photos / os.fsdecode(b"caf\xe9.png"))
+    outs = [tmp_path / "r.csv", *([tmp_path / "r.parquet"] if importlib.util.find_spec("pyarrow") else [])]
+    for out in outs:
+        report = run_batch(_job(photos, out, brightness_onnx))
+        assert (report.inputs, report.processed, report.failed) == (3, 3, 1)
+        assert run_batch(_job(photos, out, brightness_onnx)).skipped == 3
+    with outs[0].open(newline="", encoding="utf-8") as handle:
+        assert sorted(Path(row["path"]).name for row in csv.DictReader(handle)) == [
+            "broken.png", "caf\\xe9.png", "p0001.png"]
+    if len(outs) > 1:
+        import pyarrow.parquet as pq
+
+        assert "caf\\xe9.png" in {Path(p).name for p in pq.read_table(outs[1]).column("path").to_pylist()}
+    assert video_csv_name(os.fsdecode(b"/v/caf\xe9.mp4")).startswith("caf\udce9-")  # a name for its own CSV
 
 
 def test_killed_job_resumes_with_every_input_once(brightness_onnx: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import csv
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,17 @@ def test_csv_output(app: typer.Typer, photos: Path, tmp_path: Path, brightness_o
     assert rows[0]["emotion"] == "neutral" and rows[0]["w"] == "40" and rows[0]["face"] == "0"
     assert float(rows[0]["neutral"]) == pytest.approx(float(rows[0]["confidence"]))
     assert rows[2]["emotion"] == "" and "no such file" in rows[2]["error"]
+
+
+def test_a_file_name_that_is_not_utf8_keeps_its_row(app: typer.Typer, photos: Path, tmp_path: Path,
+                                                     brightness_onnx: Path) -> None:
+    shutil.copy(photos / "dark.png", photos / os.fsdecode(b"caf\xe9.png"))
+    out = tmp_path / "out.csv"
+    code, _, _ = run(app, "predict", photos, "--csv", out, "--model", brightness_onnx, "--detector", "none")
+    assert code == 0
+    rows = {Path(r["path"]).name: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert set(rows) == {"bright.png", "caf\\xe9.png", "dark.png"}
+    assert rows["caf\\xe9.png"]["emotion"] == rows["dark.png"]["emotion"] != ""
 
 
 def test_annotate_and_top_k(app: typer.Typer, photos: Path, tmp_path: Path, brightness_onnx: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from facemotion.batch.job import BatchError
 from facemotion.batch.manifest import Manifest
+from facemotion.inference.rows import text_cells
 
 __all__ = ["Column", "CsvTable", "ParquetTable", "open_table"]
 
@@ -39,7 +40,7 @@ class CsvTable:
     @staticmethod
     def _encode(rows: Sequence[Sequence[Any]]) -> bytes:
         buffer = io.StringIO(newline="")
-        csv.writer(buffer).writerows(rows)
+        csv.writer(buffer).writerows(text_cells(rows))
         return buffer.getvalue().encode()
 
     def _write_bytes(self, data: bytes, mode: str = "ab") -> int:
@@ -81,7 +82,7 @@ class ParquetTable:
         import pyarrow.parquet as pq
 
         _check_width(rows, len(self.schema))
-        columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in self.schema]
+        columns = [list(column) for column in zip(*text_cells(rows))] if rows else [[] for _ in self.schema]
         table = self._pa.Table.from_arrays(columns, schema=self.schema)
         name = f"part-{self._next:06d}.parquet"
         tmp = self.folder / f".{name}.tmp"

@@ -62,7 +62,7 @@ def _check_labels(recognizer: Any, labels: Sequence[str] | None) -> None:
 
 def video_csv_name(path: str) -> str:
     """The per-video CSV's file name: the video's stem and a hash of its path, unique and the same on every run."""
-    return f"{Path(path).stem}-{hashlib.sha1(path.encode()).hexdigest()[:8]}.csv"
+    return f"{Path(path).stem}-{hashlib.sha1(os.fsencode(path)).hexdigest()[:8]}.csv"
 
 
 class PhotoTask:

@@ -263,7 +263,7 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
     import csv as csv_module
 
     from facemotion.errors import FacemotionError
-    from facemotion.inference.rows import image_columns, image_rows
+    from facemotion.inference.rows import image_columns, image_rows, text_cells
     from facemotion.types import ImageResult
 
     writer = csv_module.writer(out) if as_csv else None
@@ -294,7 +294,7 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
                 failed += 1
                 typer.echo(f"error: {result.error}", err=True)
             if writer is not None:
-                writer.writerows(image_rows(result, recognizer.labels))
+                writer.writerows(text_cells(image_rows(result, recognizer.labels)))
             else:
                 out.write(json.dumps(result.to_dict(top_k=top_k)) + "\n")
             out.flush()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from facemotion.data import FER2013, data_form, load_dataset
+from facemotion.inference.rows import text_cells
 from facemotion.training.config import TrainConfig
 
 __all__ = ["load_training_data", "write_skipped", "data_record", "SKIPPED_FILE"]
@@ -38,7 +39,7 @@ def write_skipped(run_dir: Path, data: FER2013) -> Path | None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "reason"])
-        writer.writerows([item["file"], item["reason"]] for item in skipped)
+        writer.writerows(text_cells([item["file"], item["reason"]] for item in skipped))
     return path
 
 
