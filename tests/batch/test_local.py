@@ -268,6 +268,22 @@ def test_videos_one_csv_each_and_a_summary(brightness_onnx: Path, tmp_path: Path
     assert run_batch(job).skipped == 4
 
 
+def test_an_output_that_cannot_be_written_is_named_and_leaves_nothing(app: typer.Typer, photos: Path,
+                                                                      brightness_onnx: Path, tmp_path: Path) -> None:
+    (tmp_path / "folder.csv").mkdir()
+    (tmp_path / "a.jpg").write_text("a file, not a folder")
+    cases = {tmp_path / "folder.csv": "folder.csv: is a folder",
+             tmp_path / "a.jpg" / "r.parquet": "a.jpg/r.parquet: cannot write the output there",
+             tmp_path / "a.jpg" / "r.csv": "a.jpg/r.csv: cannot write the output there"}
+    for out, message in cases.items():
+        result = CliRunner().invoke(app, ["batch", str(photos), "--out", str(out), "--model", str(brightness_onnx),
+                                          "--detector", "none", "--no-progress"])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert message in result.stderr and "choose another --out" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "folder.csv"]  # no stray manifest
+    assert not any((tmp_path / "folder.csv").iterdir())
+
+
 def test_bad_options_name_the_problem(photos: Path, tmp_path: Path) -> None:
     with pytest.raises(BatchError, match="ends in .parquet"):
         BatchJob(inputs=(str(photos),), out=tmp_path / "r.json")

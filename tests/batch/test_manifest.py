@@ -64,3 +64,18 @@ def test_another_models_labels_are_another_job(tmp_path: Path) -> None:
     Manifest.open(job, EMOTIONS).save()
     with pytest.raises(BatchError, match=r"another job \(labels was \['angry'.*now \['calm', 'glad'\]\)"):
         Manifest.open(job, ("calm", "glad"))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda saved: {"format": saved["format"]},  # fields missing
+    lambda saved: [],  # not an object
+    lambda saved: {**saved, "done": "a"},  # a string where the list of inputs goes
+    lambda saved: {**saved, "committed_bytes": "many"},
+])
+def test_a_damaged_snapshot_is_refused_by_name(tmp_path: Path, damage: object) -> None:
+    job = _job(tmp_path / "r.csv")
+    Manifest.open(job, EMOTIONS).save()
+    path = manifest_path(job.out)
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    with pytest.raises(BatchError, match=r"r.csv.manifest.json: not a readable facemotion batch manifest"):
+        Manifest.open(job, EMOTIONS)

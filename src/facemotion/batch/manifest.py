@@ -84,17 +84,19 @@ class Manifest:
             return cls(path, job_id, record)
         try:
             saved = json.loads(path.read_text())
-            if saved.get("format") != MANIFEST_FORMAT:
-                raise ValueError(f"format {saved.get('format')!r}, expected {MANIFEST_FORMAT!r}")
-        except (OSError, ValueError) as exc:
-            raise BatchError(f"{path}: not a readable facemotion batch manifest ({exc}); choose another --out") \
+            if not isinstance(saved, dict) or saved.get("format") != MANIFEST_FORMAT:
+                found = saved.get("format") if isinstance(saved, dict) else type(saved).__name__
+                raise ValueError(f"format {found!r}, expected {MANIFEST_FORMAT!r}")
+            manifest = cls(path, str(saved["job_id"]), dict(saved["job"]), set(_strings(saved["done"])),
+                           _strings(saved["parts"]), int(saved["committed_bytes"]), float(saved["created"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise BatchError(f"{path}: not a readable facemotion batch manifest ({reason}); choose another --out") \
                 from exc
-        if saved["job_id"] != job_id:
-            differences = _differences(saved["job"], record)
+        if manifest.job_id != job_id:
+            differences = _differences(manifest.job, record)
             raise BatchError(f"{job.out}: holds the output of another job ({differences}"
                              f"); choose another --out, or rerun with that job's settings to resume it")
-        manifest = cls(path, saved["job_id"], saved["job"], set(saved["done"]), list(saved["parts"]),
-                       int(saved["committed_bytes"]), float(saved["created"]))
         manifest._replay()
         manifest.save()
         return manifest
@@ -154,6 +156,13 @@ class Manifest:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+
+def _strings(value: Any) -> list[str]:
+    """A saved list of input paths or part names, checked: a damaged manifest must not pass as an empty job."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"expected a list of names, got {type(value).__name__}")
+    return value
 
 
 def _differences(then: dict[str, Any], now: dict[str, Any], prefix: str = "") -> str:

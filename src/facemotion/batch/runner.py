@@ -14,7 +14,7 @@ from typing import Any
 from facemotion.batch.inputs import collect_inputs
 from facemotion.batch.job import BatchError, BatchJob
 from facemotion.batch.manifest import Manifest
-from facemotion.batch.tables import open_table
+from facemotion.batch.tables import Column, Table, open_table
 from facemotion.batch.tasks import InputRows, error_rows, model_labels, task_columns
 
 __all__ = ["BatchReport", "run_batch", "Progress"]
@@ -61,6 +61,26 @@ def _engine(job: BatchJob, spec: dict[str, Any]) -> Any:
     return LocalEngine(spec, job.workers or default_workers())
 
 
+def _open_output(job: BatchJob, labels: tuple[str, ...], columns: list[Column]) -> tuple[Manifest, Table]:
+    """``job.out``'s manifest and table, new or resumed; a :class:`BatchError` naming ``--out`` where they cannot be
+    made there (a folder where the CSV goes, a file where a folder must be, no permission, no such place)."""
+    if not job.video and job.out.suffix.lower() == ".csv" and job.out.is_dir():
+        raise BatchError(f"{job.out}: is a folder; a photo job's .csv output is a file, choose another --out")
+    try:
+        manifest = Manifest.open(job, labels)
+        if not manifest.path.is_file():
+            manifest.save()  # first: an output folder with our manifest is ours, even if killed at once
+        if job.video:
+            (job.out / "csv").mkdir(parents=True, exist_ok=True)
+            for stale in (job.out / "csv").glob(".*.tmp"):
+                stale.unlink()
+        return manifest, open_table(job.out / "summary.csv" if job.video else job.out, columns, manifest)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(job.out) else ""
+        raise BatchError(f"{job.out}: cannot write the output there: {exc.strerror or exc}{where}; choose another "
+                         f"--out") from None
+
+
 def run_batch(job: BatchJob, *, progress: Progress | None = None) -> BatchReport:
     """Run ``job`` to the end, or resume it when ``job.out`` holds its manifest.
 
@@ -74,15 +94,8 @@ def run_batch(job: BatchJob, *, progress: Progress | None = None) -> BatchReport
     labels = model_labels(job.recognizer)  # once, here: the columns, and part of what makes this job this job
     columns = task_columns(job.video, labels)
     error_at = [name for name, _ in columns].index("error")
-    manifest = Manifest.open(job, labels)
+    manifest, table = _open_output(job, labels, columns)
     try:
-        if not manifest.path.is_file():
-            manifest.save()  # first: an output folder with our manifest is ours, even if killed at once
-        if job.video:
-            (job.out / "csv").mkdir(parents=True, exist_ok=True)
-            for stale in (job.out / "csv").glob(".*.tmp"):
-                stale.unlink()
-        table = open_table(job.out / "summary.csv" if job.video else job.out, columns, manifest)
         todo = [p for p in found.paths if p not in manifest.done]
         report.skipped = len(found.paths) - len(todo)
         if report.skipped:

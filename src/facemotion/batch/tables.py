@@ -17,7 +17,7 @@ from facemotion.batch.job import BatchError
 from facemotion.batch.manifest import Manifest
 from facemotion.inference.rows import text_cells
 
-__all__ = ["Column", "CsvTable", "ParquetTable", "open_table"]
+__all__ = ["Column", "CsvTable", "ParquetTable", "Table", "open_table"]
 
 Column = tuple[str, str]
 """A column name and its type: ``str``, ``int`` or ``float`` (Parquet needs one type per column in every part)."""
@@ -107,7 +107,11 @@ def _check_width(rows: Sequence[Sequence[Any]], width: int) -> None:
                              f"the columns made for another model's labels?")
 
 
-def open_table(out: Path, columns: Sequence[Column], manifest: Manifest) -> CsvTable | ParquetTable:
+Table = CsvTable | ParquetTable
+"""Either table: both have ``append(rows)``."""
+
+
+def open_table(out: Path, columns: Sequence[Column], manifest: Manifest) -> Table:
     """The table for ``out``, by its suffix: ``.csv`` is a file, anything else a Parquet folder."""
     if out.suffix.lower() == ".csv":
         return CsvTable(out, columns, manifest)

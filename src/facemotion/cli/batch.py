@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import MODEL_HELP, exit_on_error, setup_logging
+from facemotion.cli._common import MODEL_HELP, describe_os_error, exit_on_error, setup_logging
 from facemotion.cli.app import app
 
 __all__ = ["batch"]
@@ -97,7 +97,8 @@ def batch(
     if detector_model is not None:
         recognizer["detector_model"] = str(detector_model)
     bar = _Bar(progress)
-    with exit_on_error(interrupted="interrupted; the finished batches are kept: run the same command again to go on"):
+    with exit_on_error(interrupted="interrupted; the finished batches are kept: run the same command again to go on",
+                       os_error=describe_os_error):
         try:
             from facemotion.batch import BatchJob, run_batch
 
