@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ __all__ = ["source_key", "default_cache_dir", "load_cached", "save_cached"]
 
 def source_key(source: Path) -> str:
     """A key that changes whenever the source file, or any file under the source folder, changes."""
-    digest = hashlib.sha256(str(source.resolve()).encode())
+    digest = hashlib.sha256(os.fsencode(source.resolve()))
     if source.is_file():
         stat = source.stat()
         digest.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
@@ -30,8 +31,13 @@ def source_key(source: Path) -> str:
         for dirpath, dirnames, filenames in os.walk(source):
             dirnames.sort()
             for name in sorted(filenames):
-                stat = os.stat(os.path.join(dirpath, name))
-                digest.update(f"{dirpath}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+                path = os.path.join(dirpath, name)
+                try:
+                    stat = os.stat(path)
+                    state = f"{stat.st_size}:{stat.st_mtime_ns}"
+                except OSError:  # a dangling link: the reader says what it makes of it; its target may appear later
+                    state = "unreadable"
+                digest.update(os.fsencode(f"{path}:{state}\n"))
     return digest.hexdigest()[:24]
 
 
@@ -48,7 +54,7 @@ def load_cached(cache_dir: Path, key: str, source: str) -> FER2013 | None:
         with np.load(file) as npz:
             splits = {s: Split(npz[f"{s}_images"], npz[f"{s}_labels"]) for s in SPLITS}
             extra = json.loads(str(npz["dataset_json"])) if "dataset_json" in npz.files else {}
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return None
     if "label_names" in extra:
         return FER2013(**splits, source=source, label_names=tuple(extra["label_names"]), notes=extra.get("notes", {}))
