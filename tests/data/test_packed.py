@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def test_unreadable_files_are_data_errors(tmp_path: Path, content: bytes) -> Non
     path = tmp_path / "broken.npz"
     path.write_bytes(content)
     with pytest.raises(DataError, match="broken.npz"):
+        load_fer2013(path, use_cache=False)
+
+
+@pytest.mark.parametrize("shape", [(10**12,), (3 * 10**10, 48, 48)])
+def test_a_member_declaring_more_than_it_holds_is_refused_before_allocating(tmp_path: Path, shape: tuple) -> None:
+    """A few hundred bytes whose header declares terabytes: refused by name, never a MemoryError."""
+    path = tmp_path / "bomb.npz"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<i8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("train_labels.npy", header.getvalue() + np.zeros(3, np.int64).tobytes())
+    assert path.stat().st_size < 1000
+    with pytest.raises(DataError, match=r"bomb.npz: train_labels.npy: its header declares int64 .* but it holds 24"):
         load_fer2013(path, use_cache=False)
 
 

@@ -131,12 +131,34 @@ def _split(npz: Any, name: str, path: Path) -> Split:
     return Split(images, labels.astype(np.int64))
 
 
+def _check_member_sizes(path: Path) -> None:
+    """Every ``.npy`` member holds the bytes its header declares: numpy allocates the declared shape before it
+    reads, so a few hundred bytes declaring ``(10**12,)`` would otherwise ask for terabytes."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f"{info.filename}: .npy format version {version} not supported")
+                shape, _, dtype = read_header(member)
+                declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                held = info.file_size - member.tell()
+            if declared != held:
+                raise DataError(f"{info.filename}: its header declares {dtype} {shape} ({declared:,} bytes) but it "
+                                f"holds {held:,}", path=path)
+
+
 def read_packed(path: str | Path) -> FER2013:
     """The splits of a packed ``.npz`` (exact or JPEG members); a damaged or foreign file raises DataError."""
     path = Path(path)
     if not path.is_file():
         raise DataError("no such file", path=path)
     try:
+        _check_member_sizes(path)
         with np.load(path, allow_pickle=False) as npz:
             if not any(f"{s}_labels" in npz.files for s in SPLITS):
                 raise DataError(f"no FER2013 split arrays ({', '.join(f'{s}_labels' for s in SPLITS)}); "
@@ -146,6 +168,8 @@ def read_packed(path: str | Path) -> FER2013:
         raise
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise DataError(f"cannot read as a packed .npz: {exc}", path=path) from exc
+    except MemoryError:
+        raise DataError("its arrays do not fit in this machine's memory", path=path) from None
     return FER2013(**splits, source=str(path))
 
 
