@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,35 @@ def test_wrong_size_image_is_named(tmp_path: Path) -> None:
     root = write_fer_folders(tmp_path / "fer", images, labels, default_usages(10, 2, 2))
     cv2.imwrite(str(root / "train" / "sad" / "Training_big.png"), np.zeros((64, 64), np.uint8))
     with pytest.raises(DataError, match="expected a 48x48 image, got 64x64"):
+        read_folders(root)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` grey pixels, with a few bytes of pixel data after it."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side, message", [(5000, "got 5000x5000"), (20000, "got a far larger one")])
+def test_a_huge_declared_size_is_refused_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, side: int,
+                                                         message: str) -> None:
+    """A few hundred bytes declaring a huge image: refused by its header, never handed to the decoder."""
+    import facemotion.data.gray48 as gray48
+
+    images, labels = synthetic_images(14)
+    root = write_fer_folders(tmp_path / "fer", images, labels, default_usages(10, 2, 2))
+    (root / "train" / "sad" / "Training_huge.png").write_bytes(_png_header_only(side, side))
+    real = gray48.cv2.imdecode
+
+    def decode(data: np.ndarray, flags: int) -> np.ndarray:
+        assert data.size != len(_png_header_only(side, side)), "the huge image was decoded"
+        return real(data, flags)
+
+    monkeypatch.setattr(gray48.cv2, "imdecode", decode)
+    with pytest.raises(DataError, match=f"Training_huge.png: expected a 48x48 image, {message}"):
         read_folders(root)
 
 

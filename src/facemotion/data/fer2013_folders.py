@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from facemotion.data.gray48 import decode_gray48
 from facemotion.data.splits import FER2013, SPLITS, USAGE_TO_SPLIT, Split
 from facemotion.errors import DataError
-from facemotion.labels import EMOTIONS, IMAGE_SIZE
+from facemotion.labels import EMOTIONS
 
 __all__ = ["read_folders", "list_images", "IMAGE_SUFFIXES"]
 
@@ -57,12 +57,10 @@ def _read_gray(file: Path) -> np.ndarray:
         data = np.fromfile(file, dtype=np.uint8)
     except OSError as exc:
         raise DataError(f"cannot read: {exc}", path=file) from exc
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None:
-        raise DataError("not a readable image", path=file)
-    if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
-        raise DataError(f"expected a {IMAGE_SIZE}x{IMAGE_SIZE} image, got {image.shape[1]}x{image.shape[0]}", path=file)
-    return image
+    try:
+        return decode_gray48(data)
+    except ValueError as exc:
+        raise DataError(str(exc), path=file) from None
 
 
 def read_folders(root: str | Path) -> FER2013:

@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from facemotion.data.gray48 import decode_gray48
 from facemotion.data.splits import FER2013, SPLITS, Split
 from facemotion.errors import DataError
 from facemotion.labels import IMAGE_SIZE, NUM_CLASSES
@@ -55,11 +56,10 @@ def decode_jpeg(data: np.ndarray, offsets: np.ndarray, *, path: str | Path = "",
         raise DataError(f"{split}: JPEG offsets do not index the {data.size} JPEG bytes", path=path)
     out = np.empty((offsets.size - 1, *_SHAPE), np.uint8)
     for i in range(out.shape[0]):
-        image = cv2.imdecode(data[offsets[i]:offsets[i + 1]], cv2.IMREAD_GRAYSCALE)
-        if image is None or image.shape != _SHAPE:
-            got = "undecodable" if image is None else f"shape {image.shape}"
-            raise DataError(f"{split} image {i}: not a 48x48 JPEG ({got})", path=path)
-        out[i] = image
+        try:
+            out[i] = decode_gray48(data[offsets[i]:offsets[i + 1]])
+        except ValueError as exc:
+            raise DataError(f"{split} image {i}: not a 48x48 JPEG ({exc})", path=path) from None
     return out
 
 
