@@ -97,6 +97,30 @@ def test_unreadable_files_are_listed_and_skip_bad_skips_them(tmp_path: Path) -> 
     assert sorted(s["file"] for s in data.notes["skipped"]) == ["neutral/notes.txt", "positive/broken.jpg"]
 
 
+def test_a_file_too_large_to_be_a_photo_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import facemotion.data.own as own
+
+    root = label_folders(tmp_path / "d", per_label=6)
+    monkeypatch.setattr(own, "MAX_FILE_BYTES", 1_000_000)
+    with (root / "neutral" / "disk.jpg").open("wb") as handle:  # sparse: a stray disk image's size, not its bytes
+        handle.truncate(10**10)
+    read_whole = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(AssertionError(self)) if
+                        self.name == "disk.jpg" else read_whole(self))
+    with pytest.raises(DataError, match=r"neutral/disk.jpg: 10,000,000,000 bytes, over the 1,000,000 a photo may have"):
+        load(root, use_cache=False)
+    assert len(load(root, skip_bad=True, use_cache=False).train) > 0
+
+
+def test_a_file_that_changes_while_read_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = label_folders(tmp_path / "d", per_label=6)
+    victim = sorted((root / "neutral").iterdir())[0]
+    read_whole = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read_whole(self) + (b"x" if self == victim else b""))
+    with pytest.raises(DataError, match=f"neutral/{victim.name}: changed while the data set was being read"):
+        load(root, use_cache=False)
+
+
 def test_label_folder_without_images(tmp_path: Path) -> None:
     root = label_folders(tmp_path / "d", per_label=4)
     (root / "bored").mkdir()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,16 @@ from facemotion.data.splits import FER2013, SPLITS, Split
 from facemotion.errors import DataError, FacemotionError
 from facemotion.labels import IMAGE_SIZE, check_labels
 
-__all__ = ["Item", "FaceDecoder", "read_own", "assign_splits", "MAX_LISTED"]
+__all__ = ["Item", "FaceDecoder", "read_own", "assign_splits", "MAX_LISTED", "MAX_FILE_BYTES"]
 
 logger = logging.getLogger(__name__)
 
 MAX_LISTED = 10
 """Bad files named in an error message; the run folder's ``skipped.csv`` lists them all."""
+
+MAX_FILE_BYTES = 256 * 2**20
+"""A file larger than this is refused as a photo: read whole to be decoded, a stray disk image or video would
+otherwise take its size in memory (a 24-megapixel JPEG is about 10 MB; the decoder's own limit is in pixels)."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,32 @@ def assign_splits(items: Sequence[Item], *, val_fraction: float, test_fraction: 
     return out
 
 
-def _read_bytes(item: Item) -> tuple[bytes | None, str | None]:
+def _fingerprint(item: Item) -> tuple[str | None, str | None]:
+    """The file's SHA-1, read in blocks (nothing is kept: the listing may be larger than memory), or why not."""
     if not item.path.is_file():
         return None, "no such file"
     try:
-        return item.path.read_bytes(), None
+        size = item.path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, f"{size:,} bytes, over the {MAX_FILE_BYTES:,} a photo may have"
+        digest = hashlib.sha1()
+        with item.path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest(), None
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
+
+
+def _read_bytes(item: Item, digest: str) -> tuple[bytes | None, str | None]:
+    """The file's bytes for decoding, checked against its :func:`_fingerprint` (which keyed the cache)."""
+    try:
+        data = item.path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if hashlib.sha1(data).hexdigest() != digest:
+        return None, "changed while the data set was being read"
+    return data, None
 
 
 def _label_order(found: set[str], labels: Sequence[str] | None, source: str) -> tuple[str, ...]:
@@ -134,16 +158,15 @@ def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, 
     items = sorted(assign_splits(items, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed),
                    key=lambda i: (i.name, i.row or 0))
     names = _label_order({item.label for item in items}, labels, source)
-    contents: list[bytes | None] = []
+    digests: list[str | None] = []
     bad: list[dict[str, Any]] = []
     key = hashlib.sha256(f"{decode.key}|{names}|{kind}\n".encode())
     for item in items:
-        data, reason = _read_bytes(item)
-        contents.append(data)
+        digest, reason = _fingerprint(item)
+        digests.append(digest)
         if reason is not None:
             bad.append({"file": item.where(), "reason": reason})
-        digest = hashlib.sha1(data).hexdigest() if data is not None else "-"
-        key.update(f"{item.name}|{item.label}|{item.split}|{digest}\n".encode())
+        key.update(os.fsencode(f"{item.name}|{item.label}|{item.split}|{digest or '-'}\n"))
     if bad and not skip_bad:
         raise DataError(_bad_message(bad, source), path=source)
     cache_key = f"own-{key.hexdigest()[:24]}"
@@ -151,7 +174,7 @@ def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, 
         cached = load_cached(cache_dir, cache_key, source)
         if cached is not None:
             return cached
-    data_set = _decode_all(items, contents, decode, names, source=source, kind=kind, bad=bad, skip_bad=skip_bad,
+    data_set = _decode_all(items, digests, decode, names, source=source, kind=kind, bad=bad, skip_bad=skip_bad,
                            split_record={"drawn": drawn, "val_fraction": val_fraction, "test_fraction": test_fraction,
                                          "seed": seed})
     if cache_dir is not None:
@@ -162,7 +185,7 @@ def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, 
     return data_set
 
 
-def _decode_all(items: Sequence[Item], contents: Sequence[bytes | None], decode: FaceDecoder,
+def _decode_all(items: Sequence[Item], digests: Sequence[str | None], decode: FaceDecoder,
                 names: tuple[str, ...], *, source: str, kind: str, bad: list[dict[str, Any]], skip_bad: bool,
                 split_record: dict[str, Any]) -> FER2013:
     index = {name: i for i, name in enumerate(names)}
@@ -172,8 +195,12 @@ def _decode_all(items: Sequence[Item], contents: Sequence[bytes | None], decode:
     seen: dict[str, str] = {}
     leaks = 0
     kept: dict[str, list[str]] = {s: [] for s in SPLITS}
-    for item, data in zip(items, contents):
+    for item, digest in zip(items, digests):
+        if digest is None:
+            continue
+        data, reason = _read_bytes(item, digest)
         if data is None:
+            bad.append({"file": item.where(), "reason": reason})
             continue
         try:
             crop = decode(data, item.where())
@@ -186,7 +213,6 @@ def _decode_all(items: Sequence[Item], contents: Sequence[bytes | None], decode:
         if crop.shape != (IMAGE_SIZE, IMAGE_SIZE) or crop.dtype != np.uint8:
             raise DataError(f"the decoder gave a {crop.dtype} {crop.shape} crop, not {IMAGE_SIZE}x{IMAGE_SIZE} uint8",
                             path=item.path)
-        digest = hashlib.sha1(data).hexdigest()
         split = item.split or "train"
         if seen.setdefault(digest, split) != split:
             leaks += 1
