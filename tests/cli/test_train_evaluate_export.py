@@ -228,6 +228,30 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "nothing to resume" in result.output
 
 
+@pytest.mark.parametrize("card_text, message", [
+    ("{not json", "not a readable model card"),
+    ("[1, 2]", "not a model card"),
+    ('{"metrics": [1]}', "not a model card"),
+])
+def test_evaluate_refuses_a_bad_card_or_out_before_it_evaluates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               card_text: str, message: str) -> None:
+    import facemotion.evaluation as evaluation
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("evaluated before the options were checked")
+
+    monkeypatch.setattr(evaluation, "evaluate", refuse)
+    card = tmp_path / "card.json"
+    card.write_text(card_text)
+    result = runner.invoke(app, ["evaluate", "--model", "fast", "--data", "x.csv", "--card", str(card)])
+    assert result.exit_code == 2 and f"card.json: {message}" in result.output and "Traceback" not in result.output
+    assert card.read_text() == card_text
+    (tmp_path / "a-file").write_text("kept")
+    result = runner.invoke(app, ["evaluate", "--model", "fast", "--data", "x.csv", "--out", str(tmp_path / "a-file")])
+    assert result.exit_code == 2 and "a-file: is a file; give a folder" in result.output
+    assert (tmp_path / "a-file").read_text() == "kept"
+
+
 def test_resume_takes_threads_and_refuses_other_settings(trained_run: tuple[Path, Path],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A resumed run keeps its settings (it must end where the uninterrupted one would); only the speed may change."""

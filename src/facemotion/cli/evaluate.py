@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import deprecated_alias, exit_on_error, fail
+from facemotion.cli._common import deprecated_alias, describe_os_error, exit_on_error, fail
 from facemotion.cli.app import app
 from facemotion.tiers import PACKAGED_MODELS
 
@@ -39,22 +39,36 @@ def evaluate(
         fail(f"--model is required: {', '.join(PACKAGED_MODELS)}, a .onnx file or a .pt checkpoint")
     if split not in ("train", "val", "test"):
         fail(f"--split must be train, val or test, got {split!r}")
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out}: is a file; give a folder for report.json, report.md and confusion.png")
+    content = _read_card(card) if card is not None else None  # before the evaluation, not after it
     with exit_on_error(also=(ValueError,)):
         report = run_evaluation(model, data, split=split, tta=tta, limit=limit)
     typer.echo(f"{split}: {report.images} images  accuracy {100 * report.accuracy:.2f} %  "
                f"macro-F1 {100 * report.macro_f1:.2f} %  ECE {100 * report.ece:.2f} %")
     typer.echo("  ".join(f"{name} F1 {100 * report.per_class[name]['f1']:.1f}" for name in report.label_names))
-    if out is not None:
-        paths = write_report(report, out)
-        typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
-    if card is not None:
-        if not card.is_file():
-            fail(f"{card}: no model card to update")
-        content = json.loads(card.read_text())
-        key = card_key or f"{split}{'_' + tta if tta != 'none' else ''}"
-        content.setdefault("metrics", {})[key] = report.to_dict()
-        from facemotion.evaluation.intended_use import with_intended_use
+    with exit_on_error(os_error=describe_os_error):
+        if out is not None:
+            paths = write_report(report, out)
+            typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+        if card is not None and content is not None:
+            key = card_key or f"{split}{'_' + tta if tta != 'none' else ''}"
+            content.setdefault("metrics", {})[key] = report.to_dict()
+            from facemotion.evaluation.intended_use import with_intended_use
 
-        with_intended_use(content)  # the measured weaknesses follow the figures just recorded
-        card.write_text(json.dumps(content, indent=2) + "\n")
-        typer.echo(f"updated {card} (metrics.{key})")
+            with_intended_use(content)  # the measured weaknesses follow the figures just recorded
+            card.write_text(json.dumps(content, indent=2) + "\n")
+            typer.echo(f"updated {card} (metrics.{key})")
+
+
+def _read_card(card: Path) -> dict[str, Any]:
+    """The model card to update, checked before minutes of evaluation rather than after them."""
+    if not card.is_file():
+        fail(f"{card}: no model card to update")
+    try:
+        content = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"{card}: not a readable model card ({exc})")
+    if not isinstance(content, dict) or not isinstance(content.get("metrics", {}), dict):
+        fail(f"{card}: not a model card (a JSON object whose metrics, if any, are an object)")
+    return content
