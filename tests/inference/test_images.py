@@ -153,6 +153,16 @@ def test_gray_modes(mode: str) -> None:
         assert np.abs(out[..., 0].astype(int) - RGB[..., 0].astype(int)).max() <= 1
 
 
+@pytest.mark.parametrize("mode", ["La", "RGBa"])
+def test_premultiplied_pil_modes(mode: str) -> None:
+    """Opaque pixels in Pillow's premultiplied-alpha modes come out as the same grey or colour."""
+    image = Image.fromarray(RGB[..., 0]).convert("LA") if mode == "La" else Image.fromarray(RGB).convert("RGBA")
+    out = load_image(image.convert(mode))
+    assert out.shape == (64, 80, 3) and out.dtype == np.uint8
+    expected = np.repeat(RGB[..., :1], 3, axis=2) if mode == "La" else RGB[..., ::-1]
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+
+
 @pytest.mark.parametrize("orientation, shape", [(1, (40, 60)), (3, (40, 60)), (6, (60, 40)), (8, (60, 40))])
 def test_exif_orientation_is_honoured(orientation: int, shape: tuple[int, int]) -> None:
     out = load_image(jpeg_with_orientation(orientation))

@@ -181,6 +181,8 @@ def _pil_to_bgr(image: PILImage.Image, name: str) -> np.ndarray:
     """Convert every Pillow mode to BGR uint8; 16-bit and float data are scaled, transparency goes over white."""
     import cv2
 
+    if image.mode == "La":  # premultiplied grey and alpha: Pillow converts it only to LA
+        image = image.convert("LA")
     mode = image.mode
     if mode == "P" and "transparency" not in image.info:
         return _palette_to_bgr(image)
@@ -192,7 +194,10 @@ def _pil_to_bgr(image: PILImage.Image, name: str) -> np.ndarray:
     elif mode == "LA":
         return cv2.cvtColor(_over_white(np.asarray(image)), cv2.COLOR_GRAY2BGR)
     elif mode not in ("RGB", "RGBA", "L", "1"):
-        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+        try:
+            image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+        except ValueError as exc:  # a mode Pillow has no conversion for
+            raise ImageError(f"{name}: cannot convert its {mode} pixels to colour ({exc})") from None
     array = np.asarray(image.convert("L") if image.mode == "1" else image)
     return _from_array(array, "rgb", None, name)
 
