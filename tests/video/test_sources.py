@@ -40,6 +40,13 @@ def test_parse_source() -> None:
         parse_source(True)
 
 
+def test_digits_naming_an_existing_file_are_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse_source("2024") == 2024
+    (tmp_path / "2024").write_bytes(b"a recording")
+    assert parse_source("2024") == Path("2024") and parse_source(2024) == 2024
+
+
 def test_reads_every_frame_with_times(clip: Path) -> None:
     with VideoSource(clip) as video:
         assert (video.width, video.height, video.frame_count, video.live) == (96, 72, 30, False)

@@ -69,7 +69,8 @@ def parse_timestamp(value: str | float | int | None, *, name: str = "time") -> f
 
 
 def parse_source(source: SourceLike) -> int | str | Path:
-    """A camera index (int), a URL (str) or a file path (Path), from what a user typed."""
+    """A camera index (int), a URL (str) or a file path (Path), from what a user typed: digits are a camera index,
+    unless a file of that name exists (a recording called ``2024``); ``./0`` is always the file."""
     if isinstance(source, bool):
         raise FacemotionError(f"a video source is a path, a camera index or a URL, got {source!r}")
     if isinstance(source, int):
@@ -77,7 +78,7 @@ def parse_source(source: SourceLike) -> int | str | Path:
     if isinstance(source, Path):
         return source
     text = str(source).strip()
-    if text.isdigit():
+    if text.isdigit() and not Path(text).is_file():
         return int(text)
     if "://" in text:
         return text
