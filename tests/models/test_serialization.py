@@ -39,3 +39,11 @@ def test_weights_that_do_not_fit_and_bad_arguments_are_named(tmp_path: Path) -> 
     for kwargs, message in [({"width": -3}, "cannot build"), ({"colour": 1}, "bad arguments"), ([1], "a dict")]:
         with pytest.raises(ModelError, match=message):
             model_from_checkpoint(_save(tmp_path / "bad.pt", model_kwargs=kwargs))
+
+
+@pytest.mark.parametrize("config, message", [([1, 2], "its config is a list"), ({"labels": "happy"}, "not a list"),
+                                             ({"labels": [1, 2]}, "not a list of names")])
+def test_a_config_of_another_shape_is_refused_by_name(tmp_path: Path, config: object, message: str) -> None:
+    path = _save(tmp_path / "odd.pt", config=config)
+    with pytest.raises(ModelError, match=f"odd.pt: not a facemotion checkpoint .*{message}"):
+        model_from_checkpoint(path)

@@ -63,12 +63,12 @@ def evaluate(
 
 def _read_card(card: Path) -> dict[str, Any]:
     """The model card to update, checked before minutes of evaluation rather than after them."""
+    from facemotion.cards import read_card
+    from facemotion.errors import ModelError
+
     if not card.is_file():
         fail(f"{card}: no model card to update")
     try:
-        content = json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        fail(f"{card}: not a readable model card ({exc})")
-    if not isinstance(content, dict) or not isinstance(content.get("metrics", {}), dict):
-        fail(f"{card}: not a model card (a JSON object whose metrics, if any, are an object)")
-    return content
+        return read_card(card)
+    except ModelError as exc:
+        fail(str(exc))

@@ -31,11 +31,12 @@ def resolve_model(model: str | Path) -> Path:
 
 
 def model_card(model: str | Path) -> dict:
-    """The JSON model card beside a model file (``x.onnx`` -> ``x.json``), or an empty dict when there is none."""
-    import json
+    """The JSON model card beside a model file (``x.onnx`` -> ``x.json``), checked; an empty dict when there is
+    none."""
+    from facemotion.cards import card_path, read_card
 
-    card = resolve_model(model).with_suffix(".json")
-    return json.loads(card.read_text()) if card.is_file() else {}
+    card = card_path(resolve_model(model))
+    return read_card(card) if card.is_file() else {}
 
 
 def graph_source(source: str | Path) -> tuple[Path, list[int] | None]:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from facemotion.cards import card_path, read_card
 from facemotion.errors import ModelError
 from facemotion.labels import IMAGE_SIZE
 from facemotion.models.ensemble import LogitEnsemble
@@ -42,15 +43,7 @@ def read_graph_metadata(path: str | Path) -> tuple[Any, dict[str, str], dict[str
         proto = onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ... for a bad file
         raise ModelError(f"{path}: not a readable ONNX file ({exc})") from exc
-    card_path = path.with_suffix(".json")
-    card: Any = {}
-    if card_path.is_file():
-        try:
-            card = json.loads(card_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{card_path}: the model card beside {path.name} is not readable JSON ({exc})") from exc
-        if not isinstance(card, dict):
-            raise ModelError(f"{card_path}: the model card must be a JSON object, got {type(card).__name__}")
+    card = read_card(card_path(path)) if card_path(path).is_file() else {}
     return proto, {p.key: p.value for p in proto.metadata_props}, card
 
 

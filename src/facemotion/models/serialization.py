@@ -37,6 +37,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ModelError(f"{path}: not a readable facemotion checkpoint ({reason})") from exc
     if not isinstance(checkpoint, dict) or "model" not in checkpoint or "state_dict" not in checkpoint:
         raise ModelError(f"{path}: not a facemotion checkpoint (no model name or weights)")
+    config = checkpoint.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise ModelError(f"{path}: not a facemotion checkpoint (its config is a {type(config).__name__}, not a dict)")
+    labels = (config or {}).get("labels")
+    if labels is not None and (not isinstance(labels, (list, tuple)) or not all(isinstance(n, str) for n in labels)):
+        raise ModelError(f"{path}: not a facemotion checkpoint (its config's labels are not a list of names)")
     return checkpoint
 
 

@@ -224,15 +224,13 @@ def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | P
     trained on (with graphs only, the default settings): never on PublicTest or PrivateTest, which score it.
     Returns the ``quantization`` record.
     """
+    from facemotion.cards import card_path, read_card
     from facemotion.models.quantize import calibration_sample, quantize_graph
     from facemotion.paths import write_atomic
 
     out = Path(out)
-    card_path = out.with_suffix(".json")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{card_path}: the model card beside {out.name} is not readable JSON ({exc})") from exc
+    card_file = card_path(out)
+    card = read_card(card_file) if card_file.is_file() else {}
     labels = (card.get("output") or {}).get("labels") or list(EMOTIONS)
     train = _calibration_data(data, [Path(w) for w in weights], labels).train
     record = quantize_graph(out, out, calibration_sample(train.images))
@@ -241,5 +239,5 @@ def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | P
         card["quantization"] = record
         if card.get("metrics"):  # a re-exported card's figures are the float graph's: kept apart, not passed off
             card["float_metrics"], card["metrics"] = card["metrics"], {}
-        write_atomic(card_path, json.dumps(card, indent=2) + "\n")
+        write_atomic(card_file, json.dumps(card, indent=2) + "\n")
     return record
