@@ -165,6 +165,59 @@ def test_onnx_model_from_a_path(brightness_onnx: Path) -> None:
     assert recognizer.predict(np.zeros((30, 30, 3), np.uint8))[0].emotion == "angry"
 
 
+def _altered(source: Path, out: Path, change: str) -> Path:
+    """The brightness classifier with one thing a foreign graph might have: double pixels in, a fixed batch of 1,
+    integer answers out, or an output that fails on the first real input."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    if change == "double input":
+        graph.input[0].name = "pixels"
+        graph.input[0].type.tensor_type.elem_type = TensorProto.DOUBLE
+        graph.node.insert(0, helper.make_node("Cast", ["pixels"], ["crops"], to=TensorProto.FLOAT))
+    elif change == "fixed batch":
+        for value in (graph.input[0], graph.output[0]):
+            value.type.tensor_type.shape.dim[0].dim_value = 1
+    elif change in ("integer output", "fails when run"):
+        graph.output[0].name = "answer"
+        if change == "integer output":
+            graph.node.append(helper.make_node("Cast", ["probabilities"], ["answer"], to=TensorProto.INT64))
+            graph.output[0].type.tensor_type.elem_type = TensorProto.INT64
+        else:  # 7 probabilities per face cannot take the shape (3, -1), computed from the pixels so that it loads
+            graph.initializer.extend([numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+                                      numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+                                      numpy_helper.from_array(np.array([1], np.int64), "one_long"),
+                                      numpy_helper.from_array(np.array([-1], np.int64), "rest")])
+            graph.node.extend([helper.make_node("ReduceMax", ["crops"], ["brightest"], keepdims=0),
+                               helper.make_node("Mul", ["brightest", "zero"], ["nothing"]),
+                               helper.make_node("Add", ["nothing", "three"], ["rows"]),
+                               helper.make_node("Cast", ["rows"], ["rows_long"], to=TensorProto.INT64),
+                               helper.make_node("Reshape", ["rows_long", "one_long"], ["rows_1d"]),
+                               helper.make_node("Concat", ["rows_1d", "rest"], ["target"], axis=0),
+                               helper.make_node("Reshape", ["probabilities", "target"], ["answer"])])
+    onnx.save(model, str(out))
+    return out
+
+
+@pytest.mark.parametrize("change, message", [
+    ("double input", "expected float32 pixels in and probabilities out, got tensor\\(double\\) in"),
+    ("integer output", "got tensor\\(float\\) in and tensor\\(int64\\) out"),
+    ("fixed batch", "its batch size is fixed \\(1 in, 1 out\\)"),
+])
+def test_a_graph_of_another_contract_is_refused_when_loaded(brightness_onnx: Path, tmp_path: Path, change: str,
+                                                            message: str) -> None:
+    with pytest.raises(ModelError, match=f"altered.onnx: .*{message}"):
+        Recognizer(_altered(brightness_onnx, tmp_path / "altered.onnx", change), "none")
+
+
+def test_a_graph_that_fails_when_run_is_a_model_error_naming_it(brightness_onnx: Path, tmp_path: Path) -> None:
+    recognizer = Recognizer(_altered(brightness_onnx, tmp_path / "altered.onnx", "fails when run"), "none")
+    with pytest.raises(ModelError, match="altered.onnx: inference failed"):
+        recognizer.classifier.predict_proba(np.zeros((1, 48, 48), np.uint8))
+
+
 def test_bad_settings() -> None:
     with pytest.raises(ModelError, match="no such model"):
         Recognizer("nope.onnx", "none")

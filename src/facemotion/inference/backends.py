@@ -113,6 +113,12 @@ class OnnxClassifier:
         self.labels = labels_from_metadata(self.metadata, shape[-1] if len(shape) == 2 else None, self.path)
         if len(shape) != 2:
             raise ModelError(f"{self.path}: expected an output of shape (N, {len(self.labels)}), got {shape}")
+        if inputs[0].type != "tensor(float)" or outputs[0].type not in ("tensor(float)", "tensor(double)"):
+            raise ModelError(f"{self.path}: expected float32 pixels in and probabilities out, got "
+                             f"{inputs[0].type} in and {outputs[0].type} out")
+        if isinstance(inputs[0].shape[0], int) or isinstance(shape[0], int):
+            raise ModelError(f"{self.path}: its batch size is fixed ({inputs[0].shape[0]} in, {shape[0]} out); "
+                             f"export it with a dynamic batch axis")
         self._input, self._output = inputs[0].name, outputs[0].name
         self.has_heatmaps = any(o.name == HEATMAP_OUTPUT for o in outputs)
 
@@ -121,7 +127,17 @@ class OnnxClassifier:
         if batch.shape[0] == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         # Naming the output lets ONNX Runtime skip the heatmap branch.
-        return self.session.run([self._output], {self._input: batch})[0].astype(np.float32)
+        return self._run([self._output], batch)[0].astype(np.float32)
+
+    def _run(self, names: list[str], batch: np.ndarray) -> list[np.ndarray]:
+        """The graph's outputs ``names`` for ``batch``; a failure inside ONNX Runtime is a ModelError naming the
+        file (a graph can load and still fail on its first real input)."""
+        try:
+            return self.session.run(names, {self._input: batch})
+        except Exception as exc:  # onnxruntime's own exception types
+            lines = str(exc).strip().splitlines()
+            raise ModelError(f"{self.path}: inference failed ({lines[0][:200] if lines else type(exc).__name__})") \
+                from exc
 
     def explain(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities and class activation maps from one run of the graph."""
@@ -133,7 +149,7 @@ class OnnxClassifier:
         if batch.shape[0] == 0:
             k = len(self.labels)
             return np.zeros((0, k), np.float32), np.zeros((0, k, 1, 1), np.float32)
-        probs, maps = self.session.run([self._output, HEATMAP_OUTPUT], {self._input: batch})
+        probs, maps = self._run([self._output, HEATMAP_OUTPUT], batch)
         return probs.astype(np.float32), maps.astype(np.float32)
 
 
