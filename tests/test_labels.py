@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from facemotion.inference.annotate import EMOTION_COLORS, label_color
-from facemotion.labels import EMOTIONS, check_labels
+from facemotion.labels import EMOTIONS, RESERVED_NAMES, check_labels
 from facemotion.types import Box, Detection, FaceResult
 from facemotion.video.writers import CSV_COLUMNS, csv_columns
 
@@ -13,9 +13,18 @@ from facemotion.video.writers import CSV_COLUMNS, csv_columns
 def test_check_labels_refuses_what_breaks_columns_and_options() -> None:
     assert check_labels(["a", "b"]) == ("a", "b")
     for bad, match in ((["a"], "at least two"), (["a", "a"], "distinct"), (["a,b", "c"], "commas"),
-                       (["", "b"], "non-empty"), ([" a", "b"], "spaces")):
+                       (["", "b"], "non-empty"), ([" a", "b"], "spaces"), (["x", "error"], "share a name"),
+                       (["happy", "raw_happy"], r"\['raw_happy'\] would share a name with a column")):
         with pytest.raises(ValueError, match=match):
             check_labels(bad)
+
+
+def test_the_reserved_names_are_every_other_column_of_the_result_tables() -> None:
+    from facemotion.inference.rows import image_columns
+
+    labels = ("calm", "glad")
+    others = {c for c in (*image_columns(labels), *csv_columns(labels)) if c not in labels}
+    assert {c for c in others if not c.startswith("raw_")} | {"raw_emotion"} == set(RESERVED_NAMES)
 
 
 def test_face_result_takes_the_model_labels() -> None:

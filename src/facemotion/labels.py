@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "check_labels"]
+__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "RESERVED_NAMES", "check_labels"]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES: int = len(EMOTIONS)
@@ -17,6 +17,12 @@ IMAGE_SIZE: int = 48
 
 MAX_TOP_K = 100
 """The most emotions a face may list (``top_k``): bounds the output; a model with fewer labels lists all it has."""
+
+RESERVED_NAMES: frozenset[str] = frozenset({
+    "path", "face", "x", "y", "w", "h", "detection_score", "emotion", "confidence", "error",  # predict, batch
+    "frame", "time_s", "track", "raw_emotion"})  # the video CSV's own
+"""The result tables' other columns: a label named like one would give its probability column a name taken twice.
+Names starting ``raw_`` are the video CSV's unsmoothed probabilities, so a label may not start so either."""
 
 
 def check_labels(names: Iterable[object], *, source: str = "labels") -> tuple[str, ...]:
@@ -29,6 +35,10 @@ def check_labels(names: Iterable[object], *, source: str = "labels") -> tuple[st
                          f"got {bad!r}")
     if len(labels) < 2:
         raise ValueError(f"{source}: a classifier needs at least two labels, got {list(labels)}")
+    taken = [n for n in labels if n in RESERVED_NAMES or n.startswith("raw_")]
+    if taken:
+        raise ValueError(f"{source}: {taken!r} would share a name with a column of the result tables; rename them "
+                         f"(taken: {', '.join(sorted(RESERVED_NAMES))}, and names starting raw_)")
     repeated = sorted({n for n in labels if labels.count(n) > 1})
     if repeated:
         raise ValueError(f"{source}: label names must be distinct, {repeated} repeat")
