@@ -125,6 +125,15 @@ def test_annotate_and_top_k(app: typer.Typer, photos: Path, tmp_path: Path, brig
     assert len(top) == 3 and top[0]["emotion"] == lines[0]["faces"][0]["emotion"]
 
 
+def test_annotate_and_explain_into_one_folder_spelled_two_ways_keep_both(app: typer.Typer, photos: Path,
+                                                                         tmp_path: Path, explaining_onnx: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run(app, "predict", photos / "dark.png", "--annotate", "out", "--explain", tmp_path / "out",
+                     "--model", explaining_onnx, "--detector", "none")
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dark-1.png", "dark.png"]
+
 
 def test_annotate_decodes_each_file_once(app: typer.Typer, photos: Path, tmp_path: Path, explaining_onnx: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:

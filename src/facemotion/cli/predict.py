@@ -270,7 +270,7 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
     if writer is not None:
         writer.writerow(image_columns(recognizer.labels))
     failed = 0
-    used_names: dict[Path, set[str]] = {}  # annotated copies get unique names, per folder
+    used_names: dict[Path, set[str]] = {}  # annotated copies get unique names, per folder however it is spelled
     drawn = [(folder, folder == explain_dir) for folder in (annotate_dir, explain_dir) if folder is not None]
     for chunk in _chunks(items, _CHUNK):
         decoded = _decoded(chunk, recognizer) if drawn else [(path, error, None) for path, error in chunk]
@@ -286,7 +286,7 @@ def _run(recognizer: Recognizer, items: list[tuple[str, Optional[str]]], box_dat
                 if not result.ok or image is None:
                     break
                 try:
-                    _annotate_file(result, image, folder, used_names.setdefault(folder, set()), top_k,
+                    _annotate_file(result, image, folder, used_names.setdefault(folder.resolve(), set()), top_k,
                                    heatmaps=heatmaps)
                 except FacemotionError as exc:  # in the record too, not only on stderr: faces or error, not both
                     result = ImageResult(result.path, width=result.width, height=result.height, error=str(exc))
