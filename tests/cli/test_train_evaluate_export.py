@@ -226,6 +226,10 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such model file" in result.output
     result = runner.invoke(app, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 2 and "nothing to resume" in result.output
+    (tmp_path / "notes.txt").write_text("kept")
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "notes.txt")])
+    assert result.exit_code == 2 and "notes.txt: is a file; a run writes a folder" in result.output
+    assert (tmp_path / "notes.txt").read_text() == "kept" and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("card_text, message", [

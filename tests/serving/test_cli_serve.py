@@ -43,6 +43,8 @@ def test_help_shows_runnable_examples(app: typer.Typer) -> None:
     (["--detector", "hog"], {}, "unknown detector 'hog'"),
     ([], {"FACEMOTION_WORKERS": "lots"}, "$FACEMOTION_WORKERS must be an integer"),
     (["--detector", "yunet", "--detector-model", "/nonexistent/yunet.onnx"], {}, "no such YuNet model file"),
+    (["--max-upload-mb", "inf"], {}, "--max-upload-mb must be a finite number of MiB, got inf"),
+    (["--log-level", "bogus"], {}, "--log-level must be one of critical, error, warning, info, debug, trace"),
 ])
 def test_bad_settings_exit_2_with_a_message(app: typer.Typer, tmp_path: Path, args: list[str], env: dict,
                                             fragment: str) -> None:

@@ -6,6 +6,7 @@ instead of a server that answers 503 forever. FastAPI and uvicorn are imported i
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,9 @@ from facemotion.cli._common import MODEL_HELP, exit_on_error, fail, setup_loggin
 from facemotion.cli.app import app
 
 __all__ = ["serve", "SERVE_HELP"]
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+"""uvicorn's log levels."""
 
 SERVE_HELP = """Serve emotions over HTTP: POST /v1/predict, a web page at /, the OpenAPI page at /docs.
 
@@ -50,9 +54,13 @@ def serve(
     detector: Optional[str] = typer.Option(None, help="auto (YuNet if installed, else Haar), yunet, haar or none."),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
                                                              "else the cache)."),
-    log_level: str = typer.Option("info", help="uvicorn's log level: critical, error, warning, info, debug."),
+    log_level: str = typer.Option("info", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}."),
 ) -> None:
     """Serve emotions over HTTP (the help shown is SERVE_HELP)."""
+    if log_level not in LOG_LEVELS:
+        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    if max_upload_mb is not None and not math.isfinite(max_upload_mb):
+        fail(f"--max-upload-mb must be a finite number of MiB, got {max_upload_mb}")
     setup_logging(log_level == "debug")
     try:
         import uvicorn

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import CPU_COUNT, deprecated_alias, exit_on_error, fail, setup_logging
+from facemotion.cli._common import CPU_COUNT, deprecated_alias, describe_os_error, exit_on_error, fail, setup_logging
 from facemotion.cli._progress import train_progress
 from facemotion.cli.app import app
 from facemotion.errors import FacemotionError
@@ -133,7 +133,7 @@ def train(**options: Any) -> None:
     setup_logging(False)
     options["arch"] = deprecated_alias("--arch", "--model", options["arch"], options.pop("model"))
     resume, progress, nproc = options.pop("resume"), options.pop("progress"), options.pop("nproc")
-    with exit_on_error(interrupted="interrupted; continue with --resume"):
+    with exit_on_error(interrupted="interrupted; continue with --resume", os_error=describe_os_error):
         if resume is not None:
             threads = resume_threads(options)
             if nproc > 1:

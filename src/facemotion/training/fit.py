@@ -147,6 +147,8 @@ def fit(cfg: TrainConfig, *, progress: TrainProgress | None = None) -> Path:
     Raises:
         FacemotionError: bad data or settings; under DDP also another process of the run failing or dying.
     """
+    if Path(cfg.out).exists() and not Path(cfg.out).is_dir():
+        raise FacemotionError(f"--out {cfg.out}: is a file; a run writes a folder, choose another --out")
     if (Path(cfg.out) / LAST).exists():
         raise FacemotionError(f"{cfg.out} already holds a run; use --resume to continue it or choose another --out")
     return _guarded(cfg, Path(cfg.out), None, progress)
