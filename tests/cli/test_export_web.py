@@ -31,6 +31,12 @@ def test_export_web_refuses_a_folder_with_files(tmp_path: Path) -> None:
     assert (tmp_path / "index.html").read_text() == "someone's page"
 
 
+def test_export_web_refuses_a_model_the_page_does_not_offer(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app(), ["export-web", str(tmp_path / "site"), "--model", "bogus"])
+    assert result.exit_code == 2 and "--model 'bogus': the page offers default, " in result.output
+    assert not (tmp_path / "site").exists()
+
+
 def test_export_web_is_registered_on_the_real_app() -> None:
     import typer.main
 

@@ -129,6 +129,10 @@ def export_site(dest: Path, *, default_model: str = "default", overwrite: bool =
     if dest.is_dir() and any(dest.iterdir()) and not overwrite:
         raise FacemotionError(f"{dest}: the folder is not empty; choose another or pass --overwrite")
     manifest = site_manifest(server=False, default_model=default_model)
+    offered = [m["name"] for m in manifest["models"]]
+    if default_model not in offered:
+        raise FacemotionError(f"--model {default_model!r}: the page offers {', '.join(offered)}; start with one of "
+                              f"those")
     static = _static()
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(static / "index.html", dest / "index.html")
