@@ -255,6 +255,24 @@ def test_an_output_that_is_an_input_is_refused_before_writing(app: typer.Typer, 
     assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
 
 
+def test_an_output_that_is_a_model_file_is_refused_before_writing(app: typer.Typer, photos: Path, tmp_path: Path,
+                                                                  brightness_onnx: Path, yunet_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """--csv naming the model, its card, or the YuNet file the environment points at: exit 2, each intact."""
+    model = tmp_path / "m.onnx"
+    shutil.copy(brightness_onnx, model)
+    (tmp_path / "m.json").write_text("{}")
+    detector = tmp_path / "y.onnx"
+    shutil.copy(yunet_path, detector)
+    monkeypatch.setenv("FACEMOTION_YUNET_MODEL", str(detector))
+    before = {p: p.read_bytes() for p in (model, tmp_path / "m.json", detector)}
+    for out, detector_name in [(model, "none"), (tmp_path / "m.json", "none"), (detector, "yunet")]:
+        code, lines, stderr = run(app, "predict", photos / "dark.png", "--csv", out, "--model", model, "--detector",
+                                  detector_name)
+        assert code == 2 and f"--csv {out}: is the input" in stderr, (out, stderr)
+    assert {p: p.read_bytes() for p in before} == before
+
+
 def test_globs_and_folders_list_each_file_once_without_following_symlink_loops(tmp_path: Path) -> None:
     """Two links to their own folder made `loop/**/*.jpg` run for hours (and report an image 41 times with one)."""
     loop = tmp_path / "loop"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -179,6 +180,16 @@ def test_an_output_that_is_the_input_is_refused_before_writing(app: typer.Typer,
         assert result.exit_code == 2 and message in result.stderr, (args, result.exit_code, result.stderr)
         assert "frames processed" not in result.output
     assert clip.read_bytes() == before and not (tmp_path / "same.csv").exists()
+
+
+def test_an_output_that_is_the_detector_model_the_environment_names_is_refused(
+        app: typer.Typer, clip: Path, tmp_path: Path, yunet_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    detector = tmp_path / "y.onnx"
+    shutil.copy(yunet_path, detector)
+    monkeypatch.setenv("FACEMOTION_YUNET_MODEL", str(detector))
+    result = run(app, "video", clip, "--detector", "yunet", "--csv", detector)
+    assert result.exit_code == 2 and f"--csv {detector}: is the input" in result.stderr, result.stderr
+    assert detector.read_bytes() == yunet_path.read_bytes()
 
 
 def test_a_folder_as_summary_is_refused_before_the_first_frame(app: typer.Typer, clip: Path, tmp_path: Path) -> None:

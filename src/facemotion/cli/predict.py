@@ -193,6 +193,7 @@ def predict(
             recognizer = Recognizer(model, detector, detector_model=detector_model, min_face_size=min_face_size,
                                     score_threshold=score_threshold, max_faces=max_faces, margin=margin, align=align,
                                     max_pixels=max_pixels, threads=threads)
+            check_outputs({"--csv": csv}, recognizer.files)
             for folder in (annotate, explain):
                 if folder is not None:
                     folder.mkdir(parents=True, exist_ok=True)

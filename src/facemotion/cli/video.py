@@ -186,10 +186,9 @@ def run_video_command(source_arg: str, *, live: bool, headless: bool, start: Opt
             cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
         if plot is not None:
             check_plot_target(plot)
-        inputs = [Path(str(p)) for p in (parse_source(source_arg), recognizer_args["model"],
-                                         recognizer_args["detector_model"]) if isinstance(p, (str, Path))]
-        check_outputs({"--csv": csv, "--out": out, "--plot": plot, "--summary": summary_path},
-                      [p for p in inputs if p.is_file()])
+        outputs = {"--csv": csv, "--out": out, "--plot": plot, "--summary": summary_path}
+        source_path = parse_source(source_arg)
+        check_outputs(outputs, [source_path] if isinstance(source_path, Path) and source_path.is_file() else [])
         for path in (plot, summary_path):  # fail now rather than after a long run
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -198,6 +197,7 @@ def run_video_command(source_arg: str, *, live: bool, headless: bool, start: Opt
         begin = parse_timestamp(start, name="--start") or 0.0
         stop = duration if live else parse_timestamp(end, name="--end")
         recognizer = Recognizer(**recognizer_args)
+        check_outputs(outputs, recognizer.files)  # the model and detector files it loaded, wherever they came from
         analyzer = VideoAnalyzer(recognizer, smooth_window=smooth_window if smooth else None, iou_threshold=iou,
                                  track_timeout=track_timeout, rescan=rescan, explain=explain)
         with ExitStack() as stack:

@@ -80,6 +80,23 @@ class Recognizer:
         logger.debug("recognizer: detector %s, margin %s, align %s", self.detector.name,
                      self._margin_for(self.detector.name), align)
 
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The files this recognizer was built from: the model, its card, the detector's model or cascade. A
+        command's outputs must be none of them (``predict --csv model.onnx`` would overwrite the model)."""
+        from facemotion.cards import card_path
+
+        found: list[Path] = []
+        model = getattr(self.classifier, "path", None)
+        if model is not None:
+            found += [Path(model), card_path(model)]
+        detector: object = self.detector
+        while detector is not None:  # a LimitedDetector wraps the detector that reads the file
+            found += [Path(p) for p in (getattr(detector, "model_path", None), getattr(detector, "cascade_path", None))
+                      if p is not None]
+            detector = getattr(detector, "base", None)
+        return tuple(p for p in found if p.is_file())
+
     def __repr__(self) -> str:
         model = getattr(self.classifier, "path", type(self.classifier).__name__)
         return (f"Recognizer(model={str(model)!r}, detector={self.detector.name!r}, "
