@@ -73,7 +73,9 @@ def expand(inputs: Sequence[str], *, recursive: bool = False, video: bool = Fals
 
     for given in inputs:
         path = Path(given)
-        if is_uri(given):
+        if not given.strip():  # Path("") is ".": an empty argument (an unset shell variable) must not mean "here"
+            out.setdefault(given, "an empty input name: give a file, folder or pattern")
+        elif is_uri(given):
             out.setdefault(given, None)
         elif path.is_dir():
             add_folder(path, given)

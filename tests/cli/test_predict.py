@@ -64,6 +64,14 @@ def test_expand_inputs(photos: Path) -> None:
     assert expand_inputs(["missing.jpg"]) == [("missing.jpg", None)]  # reported by the loader
 
 
+def test_an_empty_input_name_is_an_error_not_the_current_folder(photos: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(photos)  # where "" would have found dark.png and bright.png
+    for empty in ("", "  "):
+        [(path, error)] = expand_inputs([empty])
+        assert path == empty and error == "an empty input name: give a file, folder or pattern"
+
+
 def test_json_lines(app: typer.Typer, photos: Path, brightness_onnx: Path) -> None:
     code, lines, _ = run(app, "predict", photos, "--model", brightness_onnx, "--detector", "none")
     assert code == 0

@@ -129,6 +129,15 @@ def test_batch_keeps_going_past_bad_items(tmp_path: Path) -> None:
     json.dumps([r.to_dict() for r in results])
 
 
+def test_batch_takes_a_generator_and_refuses_one_image() -> None:
+    recognizer, _ = make()
+    images = (np.full((20, 20, 3), value, np.uint8) for value in (10, 250))
+    assert [r.faces[0].emotion for r in recognizer.predict_batch(images)] == ["angry", "neutral"]
+    for one in ("photo.jpg", Path("photo.jpg"), b"\xff\xd8"):
+        with pytest.raises(FacemotionError, match="predict_batch takes a list of images, got one"):
+            recognizer.predict_batch(one)
+
+
 def test_batch_survives_unexpected_failures() -> None:
     class Flaky:
         name = "flaky"

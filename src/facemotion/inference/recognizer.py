@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -166,13 +166,18 @@ class Recognizer:
         probabilities, maps = self.classify_explained(crops)
         return self._results(bgr, detections, probabilities, maps=maps, keep=keep, margin=margin)
 
-    def predict_batch(self, images: Sequence[ImageInput], *, boxes: Sequence[Sequence[BoxLike] | None] | None = None,
+    def predict_batch(self, images: Iterable[ImageInput], *, boxes: Sequence[Sequence[BoxLike] | None] | None = None,
                       channel_order: ChannelOrder = "bgr", explain: Explain = False) -> list[ImageResult]:
         """One :class:`ImageResult` per image, in order; an image that fails gets its ``error`` and the rest go on.
 
-        The faces of all images are classified in one call. ``boxes``, when given, holds one list of boxes (or None
-        to detect) per image; ``explain`` is as in :meth:`predict`.
+        ``images`` is any iterable (a list, a generator); one image (a path, bytes) is refused rather than read as
+        its characters. The faces of all images are classified in one call. ``boxes``, when given, holds one list
+        of boxes (or None to detect) per image; ``explain`` is as in :meth:`predict`.
         """
+        if isinstance(images, (str, bytes, bytearray, Path)):
+            raise FacemotionError(f"predict_batch takes a list of images, got one {type(images).__name__} "
+                                  f"({describe_source(images)}); use predict() for one image, or [image]")
+        images = list(images)  # read twice below: a generator would be empty the second time
         if boxes is not None and len(boxes) != len(images):
             raise FacemotionError(f"boxes must hold one entry per image: got {len(boxes)} for {len(images)} images")
         keep = explain_labels(explain, self.labels)
