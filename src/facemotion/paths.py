@@ -16,7 +16,7 @@ def default_cache_dir() -> Path:
     Only resolves the path; nothing is created here, so calling it never writes to disk.
     """
     if env := os.environ.get("FACEMOTION_CACHE"):
-        return Path(env)
+        return Path(env).expanduser()  # '~/cache' in a service file is not a folder named ~ here
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "facemotion"
 

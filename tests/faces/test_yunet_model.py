@@ -65,3 +65,27 @@ def test_download_into_the_cache_and_keep_a_good_copy(yunet_path: Path, monkeypa
     assert path == cached_yunet_path() and sha256_of(path) == YUNET_SHA256
     # A good copy is kept without touching the network (this URL would fail).
     assert download_yunet(url=(tmp_path / "nowhere").as_uri()) == path
+
+
+def test_a_named_file_that_is_not_yunet_is_refused_unless_forced(yunet_path: Path, tmp_path: Path) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"someone's photo")
+    with pytest.raises(ModelError, match="photo.jpg: exists and is not the YuNet model .* --force to replace it"):
+        download_yunet(photo, url=yunet_path.as_uri())
+    assert photo.read_bytes() == b"someone's photo"
+    assert download_yunet(photo, url=yunet_path.as_uri(), force=True) == photo
+    assert sha256_of(photo) == YUNET_SHA256 and photo.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_damaged_copy_in_the_cache_is_downloaded_again(yunet_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.setenv("FACEMOTION_CACHE", str(tmp_path))
+    cached_yunet_path().parent.mkdir(parents=True)
+    cached_yunet_path().write_bytes(b"half a download")
+    assert sha256_of(download_yunet(url=yunet_path.as_uri())) == YUNET_SHA256
+
+
+def test_the_cache_variable_expands_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("FACEMOTION_CACHE", "~/fm-cache")
+    assert cached_yunet_path().is_relative_to(tmp_path / "fm-cache")

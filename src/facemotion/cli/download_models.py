@@ -16,7 +16,8 @@ __all__ = ["download_models"]
 @app.command("download-models")
 def download_models(
     dest: Optional[Path] = typer.Option(None, help="File or folder for the YuNet .onnx (default: the user cache)."),
-    force: bool = typer.Option(False, help="Download again even if a good copy is there."),
+    force: bool = typer.Option(False, help="Download again even if a good copy is there, and replace a --dest file "
+                                           "that is not YuNet."),
 ) -> None:
     """Download the YuNet face detector (OpenCV Zoo, MIT licence) and check its SHA-256; predict never downloads.
 

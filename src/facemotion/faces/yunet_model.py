@@ -63,7 +63,9 @@ def download_yunet(dest: Path | None = None, *, url: str = YUNET_URL, sha256: st
     """Fetch YuNet to ``dest`` (file or folder; default :func:`cached_yunet_path`), check its SHA-256, return the path.
 
     The file is written to a temporary name and renamed only once its hash matches, so a broken download never
-    leaves a file that :func:`find_yunet_model` would pick up. An existing file with the right hash is kept.
+    leaves a file that :func:`find_yunet_model` would pick up. An existing file with the right hash is kept; one
+    with another hash is replaced only in the cache, where it can only be a damaged copy: a file named by ``dest``
+    may be anything (``--dest photo.jpg``), so it is refused unless ``force``.
     """
     import urllib.request
 
@@ -74,6 +76,9 @@ def download_yunet(dest: Path | None = None, *, url: str = YUNET_URL, sha256: st
         if sha256_of(dest) == sha256:
             logger.info("YuNet already present at %s", dest)
             return dest
+        if dest.resolve() != cached_yunet_path().resolve():
+            raise ModelError(f"{dest}: exists and is not the YuNet model (another SHA-256); give a folder or a new "
+                             f"file name, or --force to replace it")
         logger.warning("%s has the wrong SHA-256; downloading it again", dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, suffix=".part")
@@ -89,6 +94,7 @@ def download_yunet(dest: Path | None = None, *, url: str = YUNET_URL, sha256: st
         got = sha256_of(tmp)
         if got != sha256:
             raise ModelError(f"the file downloaded from {url} has SHA-256 {got}, expected {sha256}; not installed")
+        tmp.chmod(0o644)  # a model file others may read, not mkstemp's private 0600
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
