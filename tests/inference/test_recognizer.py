@@ -234,6 +234,14 @@ def test_bad_settings() -> None:
         make(margin=2.0)
     with pytest.raises(FacemotionError, match="unknown detector"):
         make("mtcnn")
+    for setting in ("min_face_size", "max_faces"):
+        for value in (2.5, float("nan"), float("inf"), True, 0, "3"):
+            with pytest.raises(FacemotionError, match=f"{setting} must be a whole number"):
+                make("haar", **{setting: value})
+    for value in (float("nan"), 1.5, -1):
+        with pytest.raises(FacemotionError, match="threads must be a whole number"):
+            make("none", threads=value)
+    assert make("haar", min_face_size=np.int64(30), max_faces=2)[0].detector
 
 
 class ScoredDetector:
