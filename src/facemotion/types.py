@@ -8,6 +8,7 @@ add keys, never rename or remove them.
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -57,7 +58,9 @@ class Box:
         try:
             numbers = [float(v) for v in values]
         except (TypeError, ValueError) as exc:
-            raise FacemotionError(f"a box has 4 numbers (x, y, w, h), got {values!r}") from exc
+            raise FacemotionError(f"a box has 4 numbers (x, y, w, h), got {reprlib.repr(values)}") from exc
+        except OverflowError:  # an integer too large for a float
+            raise FacemotionError(f"box values must be finite, got {reprlib.repr(values)}") from None
         if not all(math.isfinite(v) for v in numbers):
             raise FacemotionError(f"box values must be finite, got {values!r}")
         x, y, w, h = (round(v) for v in numbers)

@@ -319,6 +319,11 @@ def test_hostile_boxes_files(app: typer.Typer, photos: Path, tmp_path: Path, bri
     nested.write_text("[" * 100_000)
     code, _, stderr = run(app, "predict", photos / "dark.png", "--boxes", nested, "--model", brightness_onnx)
     assert code == 2 and "nested too deeply" in stderr and len(stderr.strip().splitlines()) == 1
+    for number, message in [("1" + "0" * 400, "box values must be finite"), ("1" * 5000, "cannot read the boxes file")]:
+        (tmp_path / "huge.json").write_text(f"[[0, 0, {number}, 40]]")  # too large for a float; over 4,300 digits
+        code, _, stderr = run(app, "predict", photos / "dark.png", "--boxes", tmp_path / "huge.json", "--model",
+                              brightness_onnx)
+        assert code == 2 and message in stderr and len(stderr) < 1000, stderr[:300]
     half = np.full((40, 40, 3), 250, np.uint8)
     half[:, 20:] = 10
     cv2.imwrite(str(tmp_path / "half.png"), half)
