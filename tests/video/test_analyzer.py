@@ -54,6 +54,11 @@ def test_bare_arrays_need_fps_and_are_numbered_in_order(recognizer: Recognizer) 
     analyzer = VideoAnalyzer(recognizer)
     with pytest.raises(FacemotionError, match="fps"):
         list(analyzer.stream(square_frames(2)))
+    for fps in (float("nan"), float("inf"), 0.0):
+        with pytest.raises(FacemotionError, match="fps"):
+            analyzer.process(square_frames(1)[0], fps=fps)
+    with pytest.raises(FacemotionError, match="track timeout must be >= 0"):
+        VideoAnalyzer(recognizer, track_timeout=float("nan"))
     analyzer.reset()
     results = list(analyzer.stream(square_frames(4), fps=4.0))
     assert [(r.index, r.time) for r in results] == [(0, 0.0), (1, 0.25), (2, 0.5), (3, 0.75)]

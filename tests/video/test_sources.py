@@ -40,6 +40,14 @@ def test_parse_source() -> None:
         parse_source(True)
 
 
+def test_a_camera_index_opencv_cannot_take_is_refused() -> None:
+    """-1 ended the process in OpenCV, 2**31 raised a TypeError; '²' is a digit to str.isdigit but no index."""
+    for index in (-1, 2**31, "2147483648", 10_000):
+        with pytest.raises(FacemotionError, match="a camera index is 0 to 9999"):
+            parse_source(index)
+    assert parse_source("²") == Path("²") and parse_source(9_999) == 9_999
+
+
 def test_digits_naming_an_existing_file_are_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert parse_source("2024") == 2024
@@ -72,6 +80,11 @@ def test_every_start_and_end(clip: Path) -> None:
         VideoSource(clip, start=5.0)
     with pytest.raises(FacemotionError, match="start < end"):
         VideoSource(clip, start=2.0, end=1.0)
+    for start, end in ((float("inf"), None), (float("nan"), None), (0.0, float("nan"))):
+        with pytest.raises(FacemotionError, match="must be finite seconds"):
+            VideoSource(clip, start=start, end=end)
+    with VideoSource(clip) as video, pytest.raises(FacemotionError, match="whole number"):
+        next(video.frames(every=float("nan")))
     with pytest.raises(FacemotionError, match="every"):
         next(VideoSource(clip).frames(every=0))
 

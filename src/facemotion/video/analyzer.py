@@ -106,7 +106,7 @@ class VideoAnalyzer:
         if isinstance(frame, Frame):
             index, time, image = frame.index, frame.time, frame.image
         elif isinstance(frame, np.ndarray):
-            if fps is None or fps <= 0:
+            if fps is None or not 0 < fps < float("inf"):
                 raise FacemotionError("bare image frames need fps= (> 0) to be timed; or pass Frame objects")
             index, time, image = self._count, self._count / fps, frame
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import re
 import time
 from collections.abc import Iterator
@@ -74,15 +75,26 @@ def parse_source(source: SourceLike) -> int | str | Path:
     if isinstance(source, bool):
         raise FacemotionError(f"a video source is a path, a camera index or a URL, got {source!r}")
     if isinstance(source, int):
-        return source
+        return _camera_index(source)
     if isinstance(source, Path):
         return source
     text = str(source).strip()
-    if text.isdigit() and not Path(text).is_file():
-        return int(text)
+    if text.isascii() and text.isdigit() and not Path(text).is_file():  # "²".isdigit() too
+        return _camera_index(int(text))
     if "://" in text:
         return text
     return Path(text)
+
+
+MAX_CAMERA_INDEX = 9_999
+"""The largest camera index taken: OpenCV's index plus a backend's offset (``CAP_V4L2`` is 200); beyond, OpenCV
+raises or crashes (a negative index ends the process)."""
+
+
+def _camera_index(index: int) -> int:
+    if not 0 <= index <= MAX_CAMERA_INDEX:
+        raise FacemotionError(f"a camera index is 0 to {MAX_CAMERA_INDEX}, got {index}")
+    return index
 
 
 class VideoSource:
@@ -106,6 +118,8 @@ class VideoSource:
     """
 
     def __init__(self, source: SourceLike, *, start: float = 0.0, end: float | None = None) -> None:
+        if not math.isfinite(start) or (end is not None and not math.isfinite(end)):
+            raise FacemotionError(f"start and end must be finite seconds, got start={start}, end={end}")
         if start < 0 or (end is not None and end <= start):
             raise FacemotionError(f"need 0 <= start < end, got start={start}, end={end}")
         self.source = parse_source(source)
@@ -235,8 +249,8 @@ class VideoSource:
         warning naming it; a file that ends well before the length its header gives is logged as cut short, and the
         frames read until then are kept.
         """
-        if every < 1:
-            raise FacemotionError(f"every must be >= 1 (process every Nth frame), got {every}")
+        if not isinstance(every, numbers.Integral) or isinstance(every, bool) or every < 1:
+            raise FacemotionError(f"every must be a whole number >= 1 (process every Nth frame), got {every!r}")
         capture, frame = self._capture, self._first
         if capture is None or frame is None:
             raise VideoError(f"{self.name}: already read to the end or closed; open it again")

@@ -60,7 +60,7 @@ class IouTracker:
                  timeout: float = DEFAULT_TRACK_TIMEOUT) -> None:
         if not 0.0 < iou_threshold <= 1.0:
             raise FacemotionError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
-        if timeout < 0:
+        if not timeout >= 0:  # NaN too: tracks would end on every frame
             raise FacemotionError(f"the track timeout must be >= 0 seconds, got {timeout}")
         self.iou_threshold = iou_threshold
         self.timeout = timeout
