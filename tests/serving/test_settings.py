@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from facemotion.errors import FacemotionError
@@ -13,6 +15,12 @@ def test_defaults_are_valid_and_bounded() -> None:
     assert settings.workers >= 1 and settings.capacity == settings.workers + settings.max_queue
     assert settings.api_key is None and settings.cors_origins == ()
     assert 0 < settings.max_upload_bytes <= 64 * 2**20 and settings.max_pixels < 89_478_485
+
+
+def test_threads_are_capped_at_the_cpu_count() -> None:
+    cores = os.cpu_count() or 1
+    assert ServeSettings.from_env({"FACEMOTION_THREADS": "100000"}).threads == cores
+    assert ServeSettings(threads=1).threads == 1
 
 
 def test_environment_overrides_defaults_and_arguments_override_the_environment() -> None:

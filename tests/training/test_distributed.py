@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from facemotion.errors import FacemotionError
 from facemotion.training import TrainConfig, fit
-from facemotion.training.distributed import DistContext, check_nproc, rank_order
+from facemotion.training.distributed import DistContext, check_nproc, ddp_timeout, rank_order
 from tests.conftest import default_usages, synthetic_images, write_fer_csv
 
 TOLERANCE = 0.05
@@ -57,6 +57,29 @@ def test_nproc_larger_than_the_cores_is_refused() -> None:
     check_nproc(cores, "cpu")
     with pytest.raises(FacemotionError, match=rf"--nproc {cores + 1}: this machine has {cores} CPU cores"):
         check_nproc(cores + 1, "cpu")
+
+
+@pytest.mark.parametrize("raw", ["abc", "inf", "nan", "-5", "0", "1e12"])
+def test_a_ddp_timeout_that_is_not_seconds_is_refused_before_any_process_starts(
+        raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from facemotion.cli.main import app
+
+    monkeypatch.setenv("FACEMOTION_DDP_TIMEOUT", raw)
+    with pytest.raises(FacemotionError, match=r"FACEMOTION_DDP_TIMEOUT must be seconds in \(0, 604800\]"):
+        ddp_timeout()
+    images, labels = synthetic_images(14)
+    data = write_fer_csv(tmp_path / "f.csv", images, labels, default_usages(10, 2, 2))
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--out", str(tmp_path / "r"), "--nproc", "2",
+                                      "--epochs", "1"])
+    assert result.exit_code == 2 and "FACEMOTION_DDP_TIMEOUT" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_ddp_timeout_defaults_and_takes_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACEMOTION_DDP_TIMEOUT", raising=False)
+    assert ddp_timeout() == 300.0
+    monkeypatch.setenv("FACEMOTION_DDP_TIMEOUT", "12.5")
+    assert ddp_timeout() == 12.5
 
 
 STOP_AT_EPOCH_3 = """

@@ -160,10 +160,11 @@ def _train_nproc(cfg: Optional[TrainConfig], nproc: int, *, resume: Optional[Pat
     """``--nproc N``: the same training in N processes started by ``torch.distributed.run``; exits with their code."""
     import os
 
-    from facemotion.training.distributed import check_nproc, launch_local
+    from facemotion.training.distributed import check_nproc, ddp_timeout, launch_local
 
     if "WORLD_SIZE" in os.environ:
         fail("--nproc is for a single command; under torchrun leave it out (torchrun starts the processes)")
+    ddp_timeout()  # here, once, rather than in every process it starts
     if resume is not None:  # the device is the resumed run's
         from facemotion.training.fit import resume_config
 

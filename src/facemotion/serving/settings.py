@@ -68,7 +68,8 @@ class ServeSettings:
         detector: the face detector loaded at start-up: ``auto``, ``yunet``, ``haar`` or ``none``.
         detector_model: the YuNet ``.onnx`` (else ``$FACEMOTION_YUNET_MODEL``, else the cache).
         max_faces: keep at most this many faces per image (bounds the work one image can cause); None: all.
-        threads: ONNX Runtime threads per inference; parallelism comes from ``workers``.
+        threads: ONNX Runtime threads per inference, at most the CPU count (more is capped: a hundred thousand
+            threads crash the process); parallelism comes from ``workers``.
     """
 
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -102,6 +103,7 @@ class ServeSettings:
         if self.api_key is not None:
             _check_api_key(self.api_key)
         object.__setattr__(self, "cors_origins", tuple(o.strip() for o in self.cors_origins if o.strip()))
+        object.__setattr__(self, "threads", min(self.threads, os.cpu_count() or 1))
         if not self.model:
             raise FacemotionError(f"model must be {', '.join(PACKAGED_MODELS)} or a path to an .onnx file, got ''")
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from facemotion.training.loop import EpochMetrics
 
 __all__ = ["DistContext", "setup", "teardown", "rank_order", "all_sum", "broadcast_buffers", "average_metrics",
-           "launch_local", "check_nproc", "DEFAULT_TIMEOUT"]
+           "launch_local", "check_nproc", "ddp_timeout", "DEFAULT_TIMEOUT", "MAX_TIMEOUT"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,25 @@ class DistContext:
         return self.world_size > 1
 
 
+MAX_TIMEOUT = 7 * 24 * 3600
+"""The longest collective timeout taken (a week): beyond, it no longer guards against a hang."""
+
+
+def ddp_timeout() -> float:
+    """``$FACEMOTION_DDP_TIMEOUT`` in seconds (default :data:`DEFAULT_TIMEOUT`), checked: a value that is not a
+    number of seconds in (0, a week] would fail in every process, or read as "cannot join the others"."""
+    raw = os.environ.get("FACEMOTION_DDP_TIMEOUT")
+    if raw is None:
+        return float(DEFAULT_TIMEOUT)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_TIMEOUT:
+        raise FacemotionError(f"$FACEMOTION_DDP_TIMEOUT must be seconds in (0, {MAX_TIMEOUT}], got {raw!r}")
+    return value
+
+
 def setup(device: torch.device) -> tuple[DistContext, torch.device]:
     """Join the process group when started by ``torchrun`` (else a one-process context); the device for this rank.
 
@@ -72,7 +91,7 @@ def setup(device: torch.device) -> tuple[DistContext, torch.device]:
     if device.type == "cuda":
         torch.cuda.set_device(ctx.local_rank)
         device = torch.device("cuda", ctx.local_rank)
-    timeout = float(os.environ.get("FACEMOTION_DDP_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = ddp_timeout()
     if not dist.is_initialized():
         try:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timedelta(seconds=timeout))
