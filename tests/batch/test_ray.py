@@ -86,6 +86,9 @@ def test_unreachable_address_is_refused_quickly(tmp_path: Path) -> None:
         check_address(f"127.0.0.1:{port}")
     with pytest.raises(BatchError, match="expected auto, HOST:PORT"):
         check_address("nowhere")
+    for address in ("h" * 300 + ":80", "127.0.0.1:99999"):  # a host IDNA refuses; a port over 65535
+        with pytest.raises(BatchError, match="cannot reach a Ray cluster at"):
+            check_address(address)
     assert time.monotonic() - started < 10
 
 

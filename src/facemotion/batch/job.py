@@ -8,9 +8,13 @@ from typing import Any
 
 from facemotion.errors import FacemotionError
 
-__all__ = ["BatchError", "BatchJob", "ENGINES"]
+__all__ = ["BatchError", "BatchJob", "ENGINES", "MAX_WORKERS"]
 
 ENGINES = ("local", "ray")
+
+
+MAX_WORKERS = 100_000
+"""The most workers (processes, or Ray actors) a job may ask for; Ray refuses resource counts far beyond."""
 
 
 class BatchError(FacemotionError):
@@ -54,8 +58,8 @@ class BatchJob:
             raise BatchError("give image or video files, folders or globs to process")
         if self.engine not in ENGINES:
             raise BatchError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.workers < 0:
-            raise BatchError(f"workers must be >= 0 (0: one per core), got {self.workers}")
+        if not 0 <= self.workers <= MAX_WORKERS:
+            raise BatchError(f"workers must be 0 (one per core) to {MAX_WORKERS:,}, got {self.workers}")
         if self.batch_size < 1:
             raise BatchError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.every < 1:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -57,8 +58,10 @@ def check_address(address: str) -> None:
         raise BatchError(f"--address {address!r}: expected auto, HOST:PORT or ray://HOST:PORT")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
-    except OSError as exc:
-        raise BatchError(f"cannot reach a Ray cluster at {address} ({exc.strerror or exc}); start one with "
+    except (OSError, ValueError, OverflowError) as exc:  # ValueError: a host name IDNA refuses (a label too long)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        shown = address if len(address) <= 80 else f"{address[:77]}..."
+        raise BatchError(f"cannot reach a Ray cluster at {shown} ({reason}); start one with "
                          f"`ray start --head` and pass the address it prints") from None
 
 
@@ -131,6 +134,7 @@ class RayEngine:
                       else {"ray_remote_args": {"num_cpus": 0}})
             datasets.append((read(uris, include_paths=True, **no_cpu), as_given))
         workers = self.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
+        workers = min(workers, math.ceil(len(paths) / self.batch_size)) or 1  # no idle actors, as the local engine
         for dataset, names in datasets:
             mapped = dataset.map_batches(_Actor, fn_constructor_kwargs={"spec": self.spec},
                                          batch_size=self.batch_size, num_cpus=1,
