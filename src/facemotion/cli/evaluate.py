@@ -41,8 +41,8 @@ def evaluate(
         fail(f"--split must be train, val or test, got {split!r}")
     if out is not None and out.exists() and not out.is_dir():
         fail(f"--out {out}: is a file; give a folder for report.json, report.md and confusion.png")
-    content = _read_card(card) if card is not None else None  # before the evaluation, not after it
     with exit_on_error(also=(ValueError,)):
+        content = _read_card(card) if card is not None else None  # before the evaluation, not after it
         report = run_evaluation(model, data, split=split, tta=tta, limit=limit)
     typer.echo(f"{split}: {report.images} images  accuracy {100 * report.accuracy:.2f} %  "
                f"macro-F1 {100 * report.macro_f1:.2f} %  ECE {100 * report.ece:.2f} %")
@@ -67,8 +67,5 @@ def _read_card(card: Path) -> dict[str, Any]:
     from facemotion.errors import ModelError
 
     if not card.is_file():
-        fail(f"{card}: no model card to update")
-    try:
-        return read_card(card)
-    except ModelError as exc:
-        fail(str(exc))
+        raise ModelError(f"{card}: no model card to update")
+    return read_card(card)
