@@ -17,6 +17,22 @@ def test_config_round_trip_and_validation() -> None:
         TrainConfig.from_dict({**cfg.to_dict(), "colour": 1})
 
 
+@pytest.mark.parametrize("setting, value, message", [
+    ("lr", float("inf"), "lr must be a finite number, got inf"),
+    ("weight_decay", float("nan"), "weight_decay must be a finite number"),
+    ("warmup_epochs", float("inf"), "warmup_epochs must be a finite number"),
+    ("cutmix", float("inf"), "cutmix must be a finite number"),
+    ("lr", 1e300, r"lr must lie in \[0.0, 10.0\], got 1e\+300"),
+    ("rotate", 720.0, r"rotate must lie in \[0.0, 180.0\]"),
+    ("seed", -1, r"seed must lie in \[0, 4294967295\], got -1"),
+    ("seed", 10**20, "seed must lie in"),
+])
+def test_number_settings_are_finite_and_in_their_range(setting: str, value: float, message: str) -> None:
+    """inf trained to NaN and kept it as the best epoch; 1e300 overflowed in torch; seed -1 failed in numpy."""
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(data="d", out="o", **{setting: value})
+
+
 @pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
 def test_schedules_warm_up_peak_and_decay(schedule: str) -> None:
     lrs = [lr_at(s, 100, base_lr=0.1, schedule=schedule, warmup_steps=10) for s in range(101)]

@@ -10,6 +10,7 @@ fields without torch.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -37,6 +38,19 @@ def setting(default: Any = dataclasses.MISSING, *, help: str = "", cli: bool = T
     return field(default=default, metadata=metadata)
 
 
+def _check_range(f: dataclasses.Field, value: Any) -> None:
+    """A number setting is finite and within its field's ``min``/``max`` (the range the command line enforces too):
+    ``lr=inf`` trained to NaN and saved it as the best epoch, ``seed=-1`` failed in numpy."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise ValueError(f"{f.name} must be a finite number, got {value}")
+    low, high = f.metadata.get("min"), f.metadata.get("max")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+        raise ValueError(f"{f.name} must lie in {bounds}, got {value}")
+
+
 _OWN_DATA = "Your own images"
 _TIERS = ", ".join(PACKAGED_MODELS)
 
@@ -55,25 +69,25 @@ class TrainConfig:
     epochs: int = setting(40, min=1)
     batch_size: int = setting(128, min=1)
     optimizer: str = setting("sgd", choices=("sgd", "adamw"), help="sgd (Nesterov) or adamw.")
-    lr: float = setting(0.1, min=0.0)
-    momentum: float = setting(0.9, cli=False)
-    weight_decay: float = setting(5e-4, min=0.0)
+    lr: float = setting(0.1, min=0.0, max=10.0)
+    momentum: float = setting(0.9, cli=False, min=0.0, max=0.999)
+    weight_decay: float = setting(5e-4, min=0.0, max=1.0)
     schedule: str = setting("onecycle", choices=("onecycle", "cosine", "constant"),
                             help="onecycle, cosine or constant.")
-    warmup_epochs: float = setting(2.0, min=0.0)
+    warmup_epochs: float = setting(2.0, min=0.0, max=1e4)
     label_smoothing: float = setting(0.1, min=0.0, max=0.99)
     class_weights: str = setting("none", choices=("none", "balanced", "sqrt"),
                                  help="Loss weights per class: none, balanced or sqrt.")
     balanced_sampling: bool = setting(False, help="Draw each batch class-balanced instead of shuffling.")
-    shift: float = setting(0.1, min=0.0, help="Random shift, fraction of the image size.")
-    rotate: float = setting(15.0, min=0.0, help="Random rotation, degrees.")
-    scale: float = setting(0.15, min=0.0, help="Random zoom, 1 +- scale.")
+    shift: float = setting(0.1, min=0.0, max=0.5, help="Random shift, fraction of the image size.")
+    rotate: float = setting(15.0, min=0.0, max=180.0, help="Random rotation, degrees.")
+    scale: float = setting(0.15, min=0.0, max=0.9, help="Random zoom, 1 +- scale.")
     flip: bool = setting(True, help="Random horizontal flip.")
     erase: float = setting(0.5, min=0.0, max=0.99, help="Random erasing probability.")
-    mixup: float = setting(0.0, min=0.0, help="Mixup alpha (0 = off).")
-    cutmix: float = setting(0.0, min=0.0, help="CutMix alpha (0 = off).")
-    sam: float = setting(0.0, min=0.0, help="Sharpness-aware minimisation radius rho, e.g. 0.05 (0 = off); each "
-                                             "step then costs two passes.")
+    mixup: float = setting(0.0, min=0.0, max=100.0, help="Mixup alpha (0 = off).")
+    cutmix: float = setting(0.0, min=0.0, max=100.0, help="CutMix alpha (0 = off).")
+    sam: float = setting(0.0, min=0.0, max=10.0, help="Sharpness-aware minimisation radius rho, e.g. 0.05 (0 = off); "
+                                                       "each step then costs two passes.")
     teacher: Optional[str] = setting(None, help=f"Distil from this model ({_TIERS}, .onnx, .pt): its "
                                                 "probabilities on the training images become soft targets.")
     distill: float = setting(0.5, min=0.0, max=1.0,
@@ -82,7 +96,7 @@ class TrainConfig:
                                  help="With --teacher: score each training image under this many fixed random views "
                                       "and train on those views, so the targets describe what the student sees "
                                       "(0 = the un-augmented image's targets).")
-    seed: int = setting(0)
+    seed: int = setting(0, min=0, max=2**32 - 1)
     subset: int = setting(0, min=0, help="Train on this many training images (0 = all), for quick checks.")
     patience: int = setting(0, min=0, help="Stop after this many epochs without val improvement (0 = never).")
     device: str = setting("auto", choices=("auto", "cpu", "cuda"), help="auto, cpu or cuda.")
@@ -107,7 +121,7 @@ class TrainConfig:
     """Start from these weights: ``default``, ``fast``, ``accurate``, an exported ``.onnx`` or a ``.pt``."""
     freeze: int = setting(0, min=0, card="when_set", help="With --init: body stages kept fixed, from the input.")
     """Body stages kept fixed, counted from the input (fine-tuning)."""
-    body_lr: float = setting(1.0, min=0.0, card="when_set",
+    body_lr: float = setting(1.0, min=0.0, max=100.0, card="when_set",
                              help="With --init: the body's learning rate as a fraction of --lr.")
     """The body's learning rate as a fraction of ``lr`` (the new head always takes ``lr``)."""
 
@@ -136,6 +150,8 @@ class TrainConfig:
         for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        for f in dataclasses.fields(self):
+            _check_range(f, getattr(self, f.name))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
