@@ -13,7 +13,7 @@ from facemotion.errors import FacemotionError
 from facemotion.inference.backends import load_classifier
 from facemotion.training import TrainConfig, fit, resume
 from facemotion.training.distill import blend_targets, teacher_probabilities
-from tests.conftest import default_usages, synthetic_images, write_fer_csv
+from tests.conftest import default_usages, synthetic_images, write_brightness_classifier, write_fer_csv
 
 
 def test_blend_targets() -> None:
@@ -31,6 +31,18 @@ def test_teacher_probabilities_are_the_models_in_batches() -> None:
     np.testing.assert_allclose(probs, load_classifier("fast").predict_proba(images), atol=1e-6)
 
 
+def test_a_teacher_of_the_same_classes_in_another_order_is_reordered_and_of_others_refused(tmp_path: Path) -> None:
+    teacher = str(write_brightness_classifier(tmp_path / "t.onnx", labels=("calm", "tense", "glad")))
+    images = np.stack([np.full((48, 48), 10, np.uint8), np.full((48, 48), 250, np.uint8)])
+    own = teacher_probabilities(teacher, images, labels=("calm", "tense", "glad"))
+    assert own.argmax(1).tolist() == [0, 2]  # dark -> calm, bright -> glad
+    sorted_order = teacher_probabilities(teacher, images, labels=("calm", "glad", "tense"))
+    np.testing.assert_array_equal(sorted_order, own[:, [0, 2, 1]])
+    with pytest.raises(FacemotionError, match=r"--teacher .*t.onnx: its labels \(calm, tense, glad\) are not the "
+                                              r"run's \(angry, disgust"):
+        teacher_probabilities(teacher, images)
+
+
 def test_distill_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="distill"):
         TrainConfig(data="d", out="o", distill=1.5)
@@ -44,7 +56,7 @@ def test_the_student_learns_what_the_teacher_says(tmp_path: Path, monkeypatch: p
     data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(n - 2 * n_val, n_val, n_val))
     shifted = np.eye(7, dtype=np.float32)[(labels[:n - 2 * n_val] + 1) % 7]
     fit_module = importlib.import_module("facemotion.training.fit")  # the module; the package exports the function
-    monkeypatch.setattr(fit_module, "teacher_probabilities", lambda teacher, imgs: shifted[:len(imgs)])
+    monkeypatch.setattr(fit_module, "teacher_probabilities", lambda teacher, imgs, labels: shifted[:len(imgs)])
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=4,
                       batch_size=32, lr=0.05, threads=1, teacher="fast", distill=1.0, label_smoothing=0.0)
     run = fit(cfg)

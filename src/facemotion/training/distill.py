@@ -7,26 +7,45 @@ costs seconds where scoring every augmented batch would cost the teacher's forwa
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from facemotion.inference.backends import load_classifier
+from facemotion.errors import FacemotionError
+from facemotion.inference.backends import classifier_labels, load_classifier
 from facemotion.inference.weights import resolve_model
-from facemotion.labels import IMAGE_SIZE, NUM_CLASSES
+from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.paths import sha256_of
 
-__all__ = ["teacher_probabilities", "teacher_description", "blend_targets"]
+__all__ = ["teacher_probabilities", "teacher_predictor", "teacher_description", "blend_targets"]
 
 
-def teacher_probabilities(teacher: str, images: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
-    """``(N, 7)`` float32 probabilities of ``teacher`` for ``(N, 48, 48)`` (or ``(N, 1, 48, 48)``) uint8 images."""
+def teacher_predictor(teacher: str, labels: Sequence[str] = EMOTIONS) -> Callable[[np.ndarray], np.ndarray]:
+    """The teacher's ``predict_proba``, its columns in the run's ``labels`` order: the same names in another order
+    are reordered (your data's emotions, sorted, taught by ``default``); other names are refused before any image
+    is scored, since their probabilities would teach the wrong classes, or not fit them."""
     classifier = load_classifier(teacher)
+    own = classifier_labels(classifier)
+    if own == tuple(labels):
+        return classifier.predict_proba
+    if sorted(own) != sorted(labels):
+        raise FacemotionError(f"--teacher {teacher}: its labels ({', '.join(own)}) are not the run's "
+                              f"({', '.join(labels)}); a teacher must know the same classes")
+    order = [own.index(name) for name in labels]
+    return lambda crops: classifier.predict_proba(crops)[:, order]
+
+
+def teacher_probabilities(teacher: str, images: np.ndarray, *, labels: Sequence[str] = EMOTIONS,
+                          batch_size: int = 1024) -> np.ndarray:
+    """``(N, K)`` float32 probabilities of ``teacher`` for ``(N, 48, 48)`` (or ``(N, 1, 48, 48)``) uint8 images, in
+    the order of ``labels`` (see :func:`teacher_predictor`)."""
+    predict = teacher_predictor(teacher, labels)
     crops = np.asarray(images).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
-    parts = [classifier.predict_proba(crops[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
-    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, NUM_CLASSES), np.float32)
+    parts = [predict(crops[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, len(labels)), np.float32)
 
 
 def teacher_description(teacher: str) -> dict[str, Any]:

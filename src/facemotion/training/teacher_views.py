@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from facemotion.inference.backends import load_classifier
-from facemotion.labels import IMAGE_SIZE
+from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.paths import write_atomic
 from facemotion.training import augment
+from facemotion.training.distill import teacher_predictor
 
 __all__ = ["TeacherViews", "draw_views", "render_views", "score_views", "load_or_score_views", "VIEWS_FILE"]
 
@@ -77,18 +78,18 @@ def render_views(x: torch.Tensor, matrices: torch.Tensor, flips: torch.Tensor) -
 
 
 def score_views(teacher: str, images: np.ndarray, matrices: torch.Tensor, flips: torch.Tensor, *,
-                batch_size: int = 1024) -> np.ndarray:
+                labels: Sequence[str] = EMOTIONS, batch_size: int = 1024) -> np.ndarray:
     """``(N, V, K)`` float32 probabilities of ``teacher`` for every view of the ``(N, 48, 48)`` uint8 ``images``,
-    each view rendered and rounded to uint8 as a photo's crop would be."""
+    each view rendered and rounded to uint8 as a photo's crop would be; columns in the order of ``labels``."""
     n, views = flips.shape
-    classifier = load_classifier(teacher)
+    predict = teacher_predictor(teacher, labels)
     crops = torch.from_numpy(np.asarray(images).reshape(n, 1, IMAGE_SIZE, IMAGE_SIZE))
     flat_m, flat_f = matrices.reshape(n * views, 2, 3), flips.reshape(n * views)
     parts = []
     for start in range(0, n * views, batch_size):
         rows = torch.arange(start, min(start + batch_size, n * views))
         rendered = render_views(crops[rows // views].float(), flat_m[rows], flat_f[rows])
-        parts.append(classifier.predict_proba(rendered.round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()))
+        parts.append(predict(rendered.round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()))
         if (start // batch_size) % 20 == 19:
             logger.info("teacher views: %d of %d scored", rows[-1].item() + 1, n * views)
     return np.concatenate(parts).astype(np.float32).reshape(n, views, -1)
@@ -126,11 +127,13 @@ def _read_cache(cache: Path, key: str, n: int, views: int) -> TeacherViews | Non
 
 def load_or_score_views(teacher: str, teacher_sha: str, images: np.ndarray, views: int, *, rotate: float,
                         scale: float, shift: float, flip: bool, seed: int, cache: Path | None,
-                        write: bool = True) -> TeacherViews:
+                        write: bool = True, labels: Sequence[str] = EMOTIONS) -> TeacherViews:
     """The bank for these images, views and settings: read from ``cache`` when it was built from the same teacher
     file, images and settings, else drawn, scored and (when ``cache`` is given and ``write``) written there
     atomically. Under DDP every rank reads the cache and only the main one writes it."""
-    settings = {"rotate": rotate, "scale": scale, "shift": shift, "flip": flip, "seed": seed}
+    settings: dict[str, Any] = {"rotate": rotate, "scale": scale, "shift": shift, "flip": flip, "seed": seed}
+    if tuple(labels) != EMOTIONS:  # the bank's column order (FER2013's banks keep their key)
+        settings["labels"] = list(labels)
     key = _cache_key(teacher_sha, images, views, settings)
     if cache is not None and cache.is_file():
         bank = _read_cache(cache, key, len(images), views)
@@ -138,7 +141,7 @@ def load_or_score_views(teacher: str, teacher_sha: str, images: np.ndarray, view
             return bank
     matrices, flips = draw_views(len(images), views, seed=seed, rotate=rotate, scale=scale, shift=shift, flip=flip)
     logger.info("scoring %d views of %d training images with the teacher %s", views, len(images), teacher)
-    probabilities = score_views(teacher, images, matrices, flips)
+    probabilities = score_views(teacher, images, matrices, flips, labels=labels)
     if cache is not None and write:
         buffer = io.BytesIO()
         np.savez(buffer, key=np.array(key), matrices=matrices.numpy(), flips=flips.numpy(),
