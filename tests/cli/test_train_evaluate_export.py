@@ -122,6 +122,19 @@ def test_export_int8_writes_a_quantised_graph_that_scores_as_the_float_one(train
     assert again_card["metrics"] == {} and "test" in again_card["float_metrics"]  # the float graph's, kept apart
     assert (tmp_path / "again.onnx").stat().st_size < 0.5 * (tmp_path / "float.onnx").stat().st_size
     assert (again.predict_proba(test.images).argmax(1) == float_probs.argmax(1)).mean() >= 0.95
+    # Calibration data without the split it is needed for is refused before anything is written.
+    from tests.conftest import default_usages, synthetic_images, write_fer_csv
+
+    images, labels = synthetic_images(20)
+    before = {p: p.read_bytes() for p in (tmp_path / "again.onnx", tmp_path / "again.json")}
+    for usages, args, split in ((default_usages(0, 10, 10), [str(tmp_path / "float.onnx"), "--int8"], "Training"),
+                                (default_usages(10, 0, 10), [str(run / "best.pt")], "PublicTest")):
+        partial = write_fer_csv(tmp_path / f"no-{split}.csv", images, labels, usages)
+        result = runner.invoke(app, ["export", "--model", *args, "--out", str(tmp_path / "again.onnx"),
+                                     "--calibrate", str(partial)])
+        assert result.exit_code == 2 and f"its {split} split holds no faces" in result.output, result.output
+    assert {p: p.read_bytes() for p in before} == before
+    assert (tmp_path / "again.onnx").stat().st_mode & 0o777 == 0o644
     result = runner.invoke(app, ["export", "--model", str(tmp_path / "int8.onnx"), "--out",
                                  str(tmp_path / "twice.onnx"), "--calibrate", str(data), "--int8"])
     assert result.exit_code == 2 and "is already an int8 graph" in result.output

@@ -65,7 +65,13 @@ def export(
         graphs = [graph_source(s)[0] for s in sources]
         inputs = [*graphs, *(g.with_suffix(".json") for g in graphs if g.suffix.lower() == ".onnx")]
         check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
-    if len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None:
+    reexport = len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None
+    if calibrate is not None and (int8 or not reexport):
+        from facemotion.training.export_model import check_calibration_data
+
+        with exit_on_error():
+            check_calibration_data(calibrate, sources, temperature=not reexport, int8=int8)
+    if reexport:
         from facemotion.inference.backends import OnnxClassifier
         from facemotion.models.from_onnx import reexport_onnx
         from facemotion.models.quantize import PRECISION_KEY

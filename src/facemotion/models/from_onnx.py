@@ -312,6 +312,7 @@ def _replace_atomically(out: Path, write: Callable[[Path], None]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
+        tmp.chmod(0o644)  # a model file as any other, not mkstemp's private 0600
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -160,6 +160,24 @@ def _calibration_data(data: str | Path, weights: Sequence[Path], labels: list[st
     return loaded
 
 
+def check_calibration_data(data: str | Path, weights: Sequence[str | Path], *, temperature: bool,
+                           int8: bool) -> None:
+    """Read ``data`` as the export will, before anything is written: its labels must be the model's, its PublicTest
+    split must hold faces to fit a ``temperature`` on, its Training split faces to set ``int8`` ranges from. (An
+    export that found out afterwards had already replaced ``--out``.)"""
+    from facemotion.inference.backends import classifier_labels, load_classifier
+    from facemotion.inference.weights import graph_source
+
+    paths = [Path(w) for w in weights]
+    labels = list(classifier_labels(load_classifier(str(graph_source(paths[0])[0]))))
+    loaded = _calibration_data(data, paths, labels)
+    for needed, split, why in ((temperature, "val", "the temperature is fitted on it"),
+                               (int8, "train", "int8 activation ranges are measured on it")):
+        if needed and len(loaded.split(split)) == 0:
+            name = "PublicTest" if split == "val" else "Training"
+            raise ModelError(f"{data}: its {name} split holds no faces; {why}")
+
+
 def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Path, *,
                       calibrate_data: str | Path | None = None, flip_tta: bool = True,
                       zooms: Sequence[float] = (), name: str | None = None) -> dict[str, Any]:
@@ -180,6 +198,8 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     calibration: dict[str, Any] = {"fitted_on": None}
     if calibrate_data is not None:
         val = _calibration_data(calibrate_data, paths, described["labels"]).val
+        if len(val) == 0:
+            raise ModelError(f"{calibrate_data}: its PublicTest split holds no faces; the temperature is fitted on it")
         views = view_logits(model, val.images, flip_tta, zooms)
         temperature = fit_temperature(views, val.labels)
         before, after = tta_probabilities(views, 1.0), tta_probabilities(views, temperature)
