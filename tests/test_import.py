@@ -55,3 +55,17 @@ def test_bare_import_is_cheap(tmp_path: Path) -> None:
     )
     proc = run_python(code, tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_commands_that_need_torch_name_the_extra_without_it(tmp_path: Path) -> None:
+    """An inference install has no torch: `models`, `train` and `export` say how to get it, not a traceback."""
+    for args in (["models"], ["train", "--data", "x.csv", "--out", "run"], ["export", "--model", "x.pt", "--out",
+                                                                           "y.onnx"]):
+        code = ("import sys; sys.modules['torch'] = None\n"  # import torch now raises ImportError, as without it
+                "from facemotion.cli.main import main\n"
+                f"sys.argv = ['facemotion', *{args!r}]\n"
+                "main()\n")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert f"facemotion {args[0]} needs torch" in proc.stderr and "pip install 'facemotion[train]'" in proc.stderr
+        assert "Traceback" not in proc.stderr

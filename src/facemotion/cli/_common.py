@@ -53,6 +53,15 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+def require_torch(command: str) -> None:
+    """Stop ``command`` with the install line when torch, which it needs and the inference install lacks, is not
+    there, instead of a ModuleNotFoundError traceback from deep inside it."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        fail(f"{command} needs torch, which the inference install leaves out: pip install 'facemotion[train]'")
+
+
 def setup_logging(verbose: bool = False) -> None:
     """facemotion's own messages on stderr, debug lines with ``verbose``; other libraries' loggers are left alone
     (a root logger at DEBUG would print Pillow's PNG chunk chatter). Safe to call once per command invocation."""

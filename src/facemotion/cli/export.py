@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from facemotion.cli._common import check_outputs, deprecated_alias, exit_on_error, fail, setup_logging
+from facemotion.cli._common import check_outputs, deprecated_alias, exit_on_error, fail, require_torch, setup_logging
 from facemotion.cli.app import app
 
 __all__ = ["export"]
@@ -46,6 +46,7 @@ def export(
     """Export a checkpoint (or an ensemble of them) to ONNX: raw 48x48 pixels in, 7 calibrated probabilities out,
     dynamic batch."""
     setup_logging(False)
+    require_torch("facemotion export")
     from facemotion.inference.weights import graph_source
     from facemotion.models.export import check_onnx_path
 

@@ -15,7 +15,15 @@ from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import CPU_COUNT, deprecated_alias, describe_os_error, exit_on_error, fail, setup_logging
+from facemotion.cli._common import (
+    CPU_COUNT,
+    deprecated_alias,
+    describe_os_error,
+    exit_on_error,
+    fail,
+    require_torch,
+    setup_logging,
+)
 from facemotion.cli._progress import train_progress
 from facemotion.cli.app import app
 from facemotion.errors import FacemotionError
@@ -131,6 +139,7 @@ def resume_threads(options: dict[str, Any]) -> Optional[int]:
 def train(**options: Any) -> None:
     """Train a model (the help shown is TRAIN_HELP; the options are TrainConfig's fields)."""
     setup_logging(False)
+    require_torch("facemotion train")
     options["arch"] = deprecated_alias("--arch", "--model", options["arch"], options.pop("model"))
     resume, progress, nproc = options.pop("resume"), options.pop("progress"), options.pop("nproc")
     with exit_on_error(interrupted="interrupted; continue with --resume", os_error=describe_os_error):
