@@ -6,6 +6,7 @@ without them, or FER2013 data, means.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 __all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "RESERVED_NAMES", "check_labels"]
@@ -39,7 +40,7 @@ def check_labels(names: Iterable[object], *, source: str = "labels") -> tuple[st
     if taken:
         raise ValueError(f"{source}: {taken!r} would share a name with a column of the result tables; rename them "
                          f"(taken: {', '.join(sorted(RESERVED_NAMES))}, and names starting raw_)")
-    repeated = sorted({n for n in labels if labels.count(n) > 1})
+    repeated = sorted(name for name, count in Counter(labels).items() if count > 1)
     if repeated:
         raise ValueError(f"{source}: label names must be distinct, {repeated} repeat")
     return labels  # type: ignore[return-value]

@@ -71,8 +71,12 @@ def assign_splits(items: Sequence[Item], *, val_fraction: float, test_fraction: 
                               f"[0, 1) and sum to less than 1")
     rng = np.random.default_rng(seed)
     out = [item for item in items if item.split is not None]
-    for label in sorted({item.label for item in items if item.split is None}):
-        group = sorted((item for item in items if item.split is None and item.label == label), key=lambda i: i.name)
+    groups: dict[str, list[Item]] = {}  # one pass: a manifest of many labels must not cost labels x items
+    for item in items:
+        if item.split is None:
+            groups.setdefault(item.label, []).append(item)
+    for label in sorted(groups):
+        group = sorted(groups[label], key=lambda i: i.name)
         order = rng.permutation(len(group))
         wanted = max(int(round(len(group) * val_fraction)), 1 if val_fraction > 0 else 0)  # every label in val
         n_val = min(wanted, max(len(group) - 1, 0))
