@@ -158,6 +158,20 @@ def test_manifest_missing_file_names_its_row(tmp_path: Path) -> None:
         load(path)
 
 
+def test_manifest_rows_naming_a_folder_or_one_file_twice_with_two_labels(tmp_path: Path) -> None:
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", i * 80, seed=i)
+    (tmp_path / "album").mkdir()
+    path = manifest(tmp_path, [("0.png", "negative", "train"), ("1.png", "positive", "train"),
+                               ("album", "positive", "train"), ("2.png", "negative", "val"),
+                               ("2.png", "positive", "val")])
+    with pytest.raises(DataError, match=r"3 file\(s\) cannot be used") as info:
+        load(path)
+    for part in ("album (row 4): a folder, not an image file", "2.png (row 5): listed with two labels (negative, "
+                 "positive)", "2.png (row 6): listed with two labels"):
+        assert part in str(info.value)
+
+
 def test_manifest_unknown_split(tmp_path: Path) -> None:
     write_image(tmp_path / "a.png", 0, seed=0)
     path = manifest(tmp_path, [("a.png", "negative", "train"), ("a.png", "positive", "holdout")])

@@ -47,3 +47,9 @@ def test_constant_schedule_holds_the_base_rate_after_warm_up() -> None:
     assert warmed[0] == 0.0 and warmed[5] == pytest.approx(5e-5) and warmed[10:] == [pytest.approx(1e-4)] * 10
     with pytest.raises(ValueError, match="schedule"):
         TrainConfig(data="d", out="o", schedule="step")
+
+
+@pytest.mark.parametrize("setting", ["teacher", "init"])
+def test_an_empty_model_name_is_refused_not_ignored(setting: str) -> None:
+    with pytest.raises(ValueError, match=f"{setting} is empty: name a model"):
+        TrainConfig(data="d", out="o", **{setting: " "})

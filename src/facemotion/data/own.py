@@ -90,6 +90,8 @@ def assign_splits(items: Sequence[Item], *, val_fraction: float, test_fraction: 
 
 def _fingerprint(item: Item) -> tuple[str | None, str | None]:
     """The file's SHA-1, read in blocks (nothing is kept: the listing may be larger than memory), or why not."""
+    if item.path.is_dir():
+        return None, "a folder, not an image file"
     if not item.path.is_file():
         return None, "no such file"
     try:
@@ -164,9 +166,15 @@ def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, 
     names = _label_order({item.label for item in items}, labels, source)
     digests: list[str | None] = []
     bad: list[dict[str, Any]] = []
+    labels_of: dict[Path, set[str]] = {}
+    for item in items:
+        labels_of.setdefault(item.path.resolve(), set()).add(item.label)
+    twice = {path: sorted(found) for path, found in labels_of.items() if len(found) > 1}
     key = hashlib.sha256(f"{decode.key}|{names}|{kind}\n".encode())
     for item in items:
         digest, reason = _fingerprint(item)
+        if item.path.resolve() in twice:  # which label is right cannot be known: neither is trained on
+            digest, reason = None, f"listed with two labels ({', '.join(twice[item.path.resolve()])})"
         digests.append(digest)
         if reason is not None:
             bad.append({"file": item.where(), "reason": reason})

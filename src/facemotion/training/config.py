@@ -143,6 +143,9 @@ class TrainConfig:
             from facemotion.labels import check_labels
 
             self.labels = list(check_labels(self.labels, source="labels"))
+        for name in ("teacher", "init"):
+            if getattr(self, name) is not None and not str(getattr(self, name)).strip():
+                raise ValueError(f"{name} is empty: name a model ({_TIERS}, an .onnx or a .pt), or leave it out")
         if self.teacher_views and not self.teacher:
             raise ValueError("teacher_views applies to distillation: give teacher too")
         if (self.freeze or self.body_lr != 1.0) and not self.init:
