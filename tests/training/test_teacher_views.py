@@ -131,7 +131,8 @@ def test_the_student_learns_what_the_teacher_says_of_its_views(tmp_path: Path,
     shifted = np.eye(7, dtype=np.float32)[(labels[:n_train] + 1) % 7]
     module = importlib.import_module("facemotion.training.teacher_views")
     fit_module = importlib.import_module("facemotion.training.fit")  # the module; the package exports the function
-    monkeypatch.setattr(module, "score_views", lambda teacher, imgs, m, f, labels: np.repeat(shifted[:, None], 2, axis=1))
+    monkeypatch.setattr(module, "score_views",
+                        lambda teacher, imgs, m, f, labels: np.repeat(shifted[:, None], 2, axis=1))
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=4,
                       batch_size=32, lr=0.05, threads=1, teacher="fast", distill=1.0, teacher_views=2,
                       label_smoothing=0.0)
