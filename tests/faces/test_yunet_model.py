@@ -89,3 +89,9 @@ def test_the_cache_variable_expands_the_home_folder(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("FACEMOTION_CACHE", "~/fm-cache")
     assert cached_yunet_path().is_relative_to(tmp_path / "fm-cache")
+
+
+def test_a_damaged_copy_in_a_folder_given_as_dest_is_downloaded_again(yunet_path: Path, tmp_path: Path) -> None:
+    (tmp_path / YUNET_FILENAME).write_bytes(b"half a download")
+    assert download_yunet(tmp_path, url=yunet_path.as_uri()) == tmp_path / YUNET_FILENAME
+    assert sha256_of(tmp_path / YUNET_FILENAME) == YUNET_SHA256

@@ -64,19 +64,20 @@ def download_yunet(dest: Path | None = None, *, url: str = YUNET_URL, sha256: st
 
     The file is written to a temporary name and renamed only once its hash matches, so a broken download never
     leaves a file that :func:`find_yunet_model` would pick up. An existing file with the right hash is kept; one
-    with another hash is replaced only in the cache, where it can only be a damaged copy: a file named by ``dest``
-    may be anything (``--dest photo.jpg``), so it is refused unless ``force``.
+    with another hash is replaced where it can only be a damaged copy (the cache, or YuNet's name in a folder given
+    as ``dest``): a file named by ``dest`` may be anything (``--dest photo.jpg``), so it is refused unless ``force``.
     """
     import urllib.request
 
     dest = Path(dest).expanduser() if dest is not None else cached_yunet_path()
+    named = not dest.is_dir() and dest != cached_yunet_path()  # a file the user named, which may be anything
     if dest.is_dir():
         dest = dest / YUNET_FILENAME
     if dest.is_file() and not force:
         if sha256_of(dest) == sha256:
             logger.info("YuNet already present at %s", dest)
             return dest
-        if dest.resolve() != cached_yunet_path().resolve():
+        if named:
             raise ModelError(f"{dest}: exists and is not the YuNet model (another SHA-256); give a folder or a new "
                              f"file name, or --force to replace it")
         logger.warning("%s has the wrong SHA-256; downloading it again", dest)
