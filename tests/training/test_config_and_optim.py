@@ -11,7 +11,7 @@ def test_config_round_trip_and_validation() -> None:
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="optimizer='rmsprop'"):
         TrainConfig(data="d", out="o", optimizer="rmsprop")
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
+    with pytest.raises(ValueError, match=r"epochs must lie in \[1, inf\], got 0"):
         TrainConfig(data="d", out="o", epochs=0)
     with pytest.raises(ValueError, match="unknown training setting"):
         TrainConfig.from_dict({**cfg.to_dict(), "colour": 1})

@@ -29,7 +29,7 @@ def setting(default: Any = dataclasses.MISSING, *, help: str = "", cli: bool = T
         cli: whether ``facemotion train`` takes it as an option (else its default holds there).
         flag: the option's name when it is not the field's (``--arch`` for ``model``).
         choices: the values allowed, checked by the config and listed in the help.
-        min, max: the range the command line enforces (the config checks its own, in ``__post_init__``).
+        min, max: the range of a number setting, enforced by the config (``__post_init__``) and the command line.
         card: ``always`` spelled out in the model card's command line, or ``when_set`` (differs from the default).
     """
     metadata = {"help": help, "cli": cli, "flag": flag, "choices": choices, "min": min, "max": max, "card": card}
@@ -103,7 +103,7 @@ class TrainConfig:
     bf16: bool = setting(True, cli=False)
     channels_last: bool = setting(True, cli=False)
     threads: int = setting(0, min=0, help="CPU threads for torch (0 = torch's default).")
-    eval_batch_size: int = setting(512, cli=False)
+    eval_batch_size: int = setting(512, cli=False, min=1)
     labels: Optional[list[str]] = setting(None, help="Your own data's label order, comma-separated (default: "
                                                      "sorted label names).")
     """Your own data's label order (default: sorted names); FER2013's seven for FER2013."""
@@ -130,15 +130,7 @@ class TrainConfig:
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 raise ValueError(f"{f.name}={getattr(self, f.name)!r} is not one of {', '.join(choices)}")
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("lr", "weight_decay", "shift", "rotate", "scale", "mixup", "cutmix", "sam", "subset", "patience",
-                     "threads", "warmup_epochs", "freeze", "body_lr", "teacher_views"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        if not 0 <= self.distill <= 1:
-            raise ValueError(f"distill must lie in [0, 1], got {self.distill}")
+            _check_range(f, getattr(self, f.name))
         if self.labels is not None:
             from facemotion.labels import check_labels
 
@@ -150,11 +142,6 @@ class TrainConfig:
             raise ValueError("teacher_views applies to distillation: give teacher too")
         if (self.freeze or self.body_lr != 1.0) and not self.init:
             raise ValueError(f"freeze and body_lr apply to fine-tuning: give init ({_TIERS}, a .onnx or .pt)")
-        for name in ("label_smoothing", "erase", "val_fraction", "test_fraction"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
-        for f in dataclasses.fields(self):
-            _check_range(f, getattr(self, f.name))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
