@@ -168,6 +168,7 @@ def test_classify_crops() -> None:
 
 
 def test_onnx_model_from_a_path(brightness_onnx: Path) -> None:
+    assert Recognizer(brightness_onnx, "none", threads=100_000).predict(np.zeros((30, 30, 3), np.uint8))  # capped
     recognizer = Recognizer(brightness_onnx, "none")
     assert isinstance(recognizer.classifier, Classifier)
     assert recognizer.predict(np.full((30, 30, 3), 255, np.uint8))[0].emotion == "neutral"

@@ -16,13 +16,14 @@ from typing import NoReturn, Optional, TextIO
 
 import typer
 
+from facemotion.cpus import usable_cpus
 from facemotion.errors import FacemotionError
 from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["CPU_COUNT", "MODEL_HELP", "fail", "warn", "setup_logging", "exit_on_error", "describe_os_error",
            "same_file", "check_outputs", "deprecated_alias"]
 
-CPU_COUNT: int = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+CPU_COUNT: int = usable_cpus()
 """The CPUs this process may run on: thread options are capped here, since more threads only contend."""
 
 MODEL_HELP = f"Classifier: {', '.join(PACKAGED_MODELS)}, or a path to an .onnx file."

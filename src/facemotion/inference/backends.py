@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from facemotion.cpus import usable_cpus
 from facemotion.errors import ModelError, NoHeatmapsError
 from facemotion.inference.weights import resolve_model
 from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, check_labels
@@ -98,7 +99,7 @@ class OnnxClassifier:
         self.path = Path(path)
         options = ort.SessionOptions()
         if threads:
-            options.intra_op_num_threads = threads
+            options.intra_op_num_threads = min(threads, usable_cpus())
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from facemotion.cpus import usable_cpus
 from facemotion.errors import FacemotionError
 from facemotion.tiers import PACKAGED_MODELS
 
@@ -103,7 +104,7 @@ class ServeSettings:
         if self.api_key is not None:
             _check_api_key(self.api_key)
         object.__setattr__(self, "cors_origins", tuple(o.strip() for o in self.cors_origins if o.strip()))
-        object.__setattr__(self, "threads", min(self.threads, os.cpu_count() or 1))
+        object.__setattr__(self, "threads", min(self.threads, usable_cpus()))
         if not self.model:
             raise FacemotionError(f"model must be {', '.join(PACKAGED_MODELS)} or a path to an .onnx file, got ''")
 

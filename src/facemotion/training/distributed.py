@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.distributed as dist
 
+from facemotion.cpus import usable_cpus
 from facemotion.errors import FacemotionError
 from facemotion.training.optim import steps_per_epoch
 
@@ -163,8 +164,7 @@ def check_nproc(nproc: int, device: str) -> None:
     if device in ("cuda", "auto") and torch.cuda.is_available():
         have, what = torch.cuda.device_count(), "CUDA devices"
     else:
-        have, what = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, \
-            "CPU cores"
+        have, what = usable_cpus(), "CPU cores"
     if nproc > have:
         raise FacemotionError(f"--nproc {nproc}: this machine has {have} {what}; use --nproc {have} or fewer "
                               f"(for several machines start torchrun on each)")
