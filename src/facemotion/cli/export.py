@@ -67,7 +67,7 @@ def export(
         inputs = [*graphs, *(g.with_suffix(".json") for g in graphs if g.suffix.lower() == ".onnx")]
         check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
     reexport = len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None
-    if calibrate is not None and (int8 or not reexport):
+    if calibrate is not None and int8:  # quantising comes after the graph is written: check its data first
         from facemotion.training.export_model import check_calibration_data
 
         with exit_on_error():

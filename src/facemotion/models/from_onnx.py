@@ -376,8 +376,8 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
         changes["quantization"] = {"precision": "float32",
                                    "rebuilt_from": f"the dequantized int8 weights of {source.name}; its metrics "
                                                    f"were measured on the int8 graph"}
-    card_path = source.with_suffix(".json")
-    card_bytes = card_path.read_bytes() if card_path.is_file() else None
+    source_card = card_path(source)
+    card_bytes = source_card.read_bytes() if source_card.is_file() else None
     if card_bytes is not None and changes:
         card_bytes = (json.dumps({**card, **changes}, indent=2) + "\n").encode()
 
@@ -386,6 +386,6 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
         write_metadata(tmp, {**metadata, LAYER_ORDER_KEY: json.dumps(layer_order(tmp))})
 
     _replace_atomically(out, write_graph)
-    if card_bytes is not None and not _same_file(out.with_suffix(".json"), card_path):
-        _replace_atomically(out.with_suffix(".json"), lambda tmp: tmp.write_bytes(card_bytes))
+    if card_bytes is not None and not _same_file(card_path(out), source_card):
+        _replace_atomically(card_path(out), lambda tmp: tmp.write_bytes(card_bytes))
     return out
