@@ -43,6 +43,21 @@ def test_a_teacher_of_the_same_classes_in_another_order_is_reordered_and_of_othe
         teacher_probabilities(teacher, images)
 
 
+@pytest.mark.parametrize("views", [0, 2])
+def test_a_run_refuses_a_teacher_of_other_classes_before_scoring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 views: int) -> None:
+    """Checked in fit itself, so that a saved view bank, which skips scoring, cannot skip the check either."""
+    teacher = str(write_brightness_classifier(tmp_path / "t.onnx", labels=("calm", "tense", "glad")))
+    images, labels = synthetic_images(140)
+    data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(100, 20, 20))
+    fit_module = importlib.import_module("facemotion.training.fit")  # as a saved bank would: no scoring at all
+    monkeypatch.setattr(fit_module, "load_or_score_views", lambda *a, **k: pytest.fail("the bank was used"))
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=1,
+                      batch_size=32, threads=1, teacher=teacher, teacher_views=views)
+    with pytest.raises(FacemotionError, match="its labels \\(calm, tense, glad\\) are not the run's"):
+        fit(cfg)
+
+
 def test_distill_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="distill"):
         TrainConfig(data="d", out="o", distill=1.5)
