@@ -172,6 +172,14 @@ def test_manifest_rows_naming_a_folder_or_one_file_twice_with_two_labels(tmp_pat
         assert part in str(info.value)
 
 
+def test_a_manifest_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    rows = [f"{i}.png,negative,train" for i in range(2000)]  # past the reader's first chunk
+    path = tmp_path / "faces.csv"
+    path.write_bytes(("path,label,split\n" + "\n".join(rows) + "\n").encode() + b"caf\xe9.png,positive,train\n")
+    with pytest.raises(DataError, match=r"faces.csv, row 2002: not UTF-8 text"):
+        load(path)
+
+
 def test_manifest_unknown_split(tmp_path: Path) -> None:
     write_image(tmp_path / "a.png", 0, seed=0)
     path = manifest(tmp_path, [("a.png", "negative", "train"), ("a.png", "positive", "holdout")])

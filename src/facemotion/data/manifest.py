@@ -50,10 +50,24 @@ def list_manifest(path: str | Path) -> list[Item]:
                     raise DataError(f"unknown split {split!r}; expected {', '.join(SPLIT_FOLDERS)} or empty",
                                     path=path, row=row_number)
                 items.append(Item(path=base / file, label=label, split=split or None, name=file, row=row_number))
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # read in chunks: the error's position is within one, so find the line again
+        raise DataError("not UTF-8 text (save the manifest as UTF-8)", path=path, row=_first_bad_line(path)) from exc
+    except OSError as exc:
         raise DataError(f"cannot read the manifest: {exc}", path=path) from exc
     except csv.Error as exc:
         raise DataError(f"not a valid CSV: {exc}", path=path) from exc
     if not items:
         raise DataError("the manifest lists no images", path=path)
     return items
+
+
+def _first_bad_line(path: Path) -> int | None:
+    """The line holding the file's first byte that is not UTF-8 (None when it cannot be read again)."""
+    try:
+        raw = path.read_bytes()
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return raw[:exc.start].count(b"\n") + 1
+    except OSError:
+        return None
+    return None
