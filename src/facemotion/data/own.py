@@ -166,15 +166,16 @@ def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, 
     names = _label_order({item.label for item in items}, labels, source)
     digests: list[str | None] = []
     bad: list[dict[str, Any]] = []
+    resolved = [item.path.resolve() for item in items]  # once: one filesystem call per file
     labels_of: dict[Path, set[str]] = {}
-    for item in items:
-        labels_of.setdefault(item.path.resolve(), set()).add(item.label)
+    for item, real in zip(items, resolved):
+        labels_of.setdefault(real, set()).add(item.label)
     twice = {path: sorted(found) for path, found in labels_of.items() if len(found) > 1}
     key = hashlib.sha256(f"{decode.key}|{names}|{kind}\n".encode())
-    for item in items:
+    for item, real in zip(items, resolved):
         digest, reason = _fingerprint(item)
-        if item.path.resolve() in twice:  # which label is right cannot be known: neither is trained on
-            digest, reason = None, f"listed with two labels ({', '.join(twice[item.path.resolve()])})"
+        if real in twice:  # which label is right cannot be known: neither is trained on
+            digest, reason = None, f"listed with two labels ({', '.join(twice[real])})"
         digests.append(digest)
         if reason is not None:
             bad.append({"file": item.where(), "reason": reason})
