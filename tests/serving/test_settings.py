@@ -61,7 +61,8 @@ def test_malformed_environment_variables_are_named(env: dict, fragment: str) -> 
 @pytest.mark.parametrize(("kwargs", "fragment"), [
     ({"workers": 0}, "workers"), ({"max_queue": -1}, "max_queue"), ({"timeout_s": 0}, "timeout_s"),
     ({"max_upload_bytes": 0}, "max_upload_bytes"), ({"api_key": "  "}, "api_key"), ({"max_faces": 0}, "max_faces"),
-    ({"workers": True}, "workers"), ({"model": ""}, "model"),
+    ({"workers": True}, "workers"), ({"model": ""}, "model"), ({"max_faces": True}, "max_faces"),
+    ({"max_queue": 1.5}, "max_queue"),
 ])
 def test_invalid_values_are_refused(kwargs: dict, fragment: str) -> None:
     with pytest.raises(FacemotionError, match=fragment):

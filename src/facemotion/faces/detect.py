@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-import numbers
 import queue
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import cv2
 import numpy as np
 
+from facemotion.checks import is_whole
 from facemotion.errors import FacemotionError, ImageError, ModelError
 from facemotion.faces.yunet_model import YUNET_ENV, find_yunet_model
 from facemotion.types import Box, BoxLike, Detection, Landmarks
@@ -346,11 +346,6 @@ class LimitedDetector:
         return _finish(found, image.shape, self.min_face_size or 1, self.max_faces)
 
 
-def _is_count(value: object) -> bool:
-    """A whole number >= 1: 2.5, NaN or True would pass ``< 1`` and fail later, on every image."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-
-
 def create_detector(name: str | FaceDetector = "auto", *, model_path: str | Path | None = None,
                     score_threshold: float | None = None, min_face_size: int | None = None,
                     max_faces: int | None = None, max_side: int = DEFAULT_MAX_SIDE) -> FaceDetector:
@@ -362,9 +357,9 @@ def create_detector(name: str | FaceDetector = "auto", *, model_path: str | Path
     detector; a detector object is returned unchanged when none of the three limits is given, and wrapped in a
     :class:`LimitedDetector` that applies them when any is (never silently ignored).
     """
-    if min_face_size is not None and not _is_count(min_face_size):
+    if min_face_size is not None and not is_whole(min_face_size):
         raise FacemotionError(f"min_face_size must be a whole number of pixels >= 1, got {min_face_size!r}")
-    if max_faces is not None and not _is_count(max_faces):
+    if max_faces is not None and not is_whole(max_faces):
         raise FacemotionError(f"max_faces must be a whole number >= 1 (or None for no limit), got {max_faces!r}")
     if score_threshold is not None and not 0.0 <= score_threshold <= 1.0:
         raise FacemotionError(f"score_threshold must be in [0, 1], got {score_threshold}")

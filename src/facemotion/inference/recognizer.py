@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from facemotion.checks import is_whole
 from facemotion.errors import FacemotionError, NoHeatmapsError
 from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin, detections_from_boxes
 from facemotion.faces.align import crop_to_image
@@ -68,7 +68,7 @@ class Recognizer:
             raise FacemotionError(f"margin must be in [0, 1] (a fraction of the face box), got {margin}")
         if max_pixels is not None and max_pixels < 1:
             raise FacemotionError(f"max_pixels must be >= 1 (or None for no limit), got {max_pixels}")
-        if not isinstance(threads, numbers.Integral) or isinstance(threads, bool) or threads < 0:
+        if not is_whole(threads, 0):
             raise FacemotionError(f"threads must be a whole number >= 0 (0: ONNX Runtime's default), got {threads!r}")
         self.detector = create_detector(detector, model_path=detector_model, score_threshold=score_threshold,
                                         min_face_size=min_face_size, max_faces=max_faces, max_side=max_side)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from facemotion.checks import is_whole
 from facemotion.cpus import usable_cpus
 from facemotion.errors import FacemotionError
 from facemotion.tiers import PACKAGED_MODELS
@@ -92,11 +93,11 @@ class ServeSettings:
         positive = {"max_upload_bytes": self.max_upload_bytes, "max_pixels": self.max_pixels,
                     "workers": self.workers, "retry_after_s": self.retry_after_s, "threads": self.threads}
         for name, value in positive.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_whole(value):
                 raise FacemotionError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.max_queue, bool) or not isinstance(self.max_queue, int) or self.max_queue < 0:
+        if not is_whole(self.max_queue, 0):
             raise FacemotionError(f"max_queue must be an integer >= 0, got {self.max_queue!r}")
-        if self.max_faces is not None and (not isinstance(self.max_faces, int) or self.max_faces < 1):
+        if self.max_faces is not None and not is_whole(self.max_faces):
             raise FacemotionError(f"max_faces must be an integer >= 1 or None, got {self.max_faces!r}")
         for name in ("timeout_s", "header_timeout_s"):
             if not getattr(self, name) > 0:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import re
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from typing import Union
 import cv2
 import numpy as np
 
+from facemotion.checks import is_whole
 from facemotion.errors import FacemotionError, VideoError
 from facemotion.video.probe import explain_unopenable, image_kind
 
@@ -249,7 +249,7 @@ class VideoSource:
         warning naming it; a file that ends well before the length its header gives is logged as cut short, and the
         frames read until then are kept.
         """
-        if not isinstance(every, numbers.Integral) or isinstance(every, bool) or every < 1:
+        if not is_whole(every):
             raise FacemotionError(f"every must be a whole number >= 1 (process every Nth frame), got {every!r}")
         capture, frame = self._capture, self._first
         if capture is None or frame is None:
