@@ -42,7 +42,7 @@ def test_zoom_one_is_the_identity_and_rows_sum_to_one() -> None:
     np.testing.assert_allclose(zoom_matrix(48, 0.8).sum(axis=1), 1.0, atol=1e-6)
     with pytest.raises(ValueError, match="positive"):
         zoom_matrix(48, 0.0)
-    for zooms in ([1.0], [1.1, 1.1]):
+    for zooms in ([1.0], [1.1, 1.1], [1.005], [1.08, 1.0801], [0.9, 1.1, 1.0999]):
         with pytest.raises(ValueError, match="differ from 1 .* and from each other"):
             TTAViews(zooms=zooms)
 

@@ -15,14 +15,19 @@ from torch import nn
 
 from facemotion.labels import IMAGE_SIZE
 
-__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count", "check_zooms"]
+__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count", "check_zooms", "MIN_ZOOM_GAP"]
+
+
+MIN_ZOOM_GAP = 0.01
+"""How far apart zooms must be (and from 1): 1.08 and 1.0801 resample a 48-pixel face to the same view."""
 
 
 def check_zooms(zooms: Sequence[float]) -> None:
-    """ValueError for a zoom of 1 or one given twice: it would cost a pass and add nothing."""
-    if 1.0 in zooms or len(set(zooms)) != len(zooms):
+    """ValueError for a zoom of (about) 1 or one given twice: it would cost a pass and add nothing."""
+    scales = sorted([1.0, *zooms])
+    if any(b - a < MIN_ZOOM_GAP for a, b in zip(scales, scales[1:])):
         raise ValueError(f"zooms must differ from 1 (the face itself is always a view) and from each other, "
-                         f"got {list(zooms)}")
+                         f"by at least {MIN_ZOOM_GAP}, got {list(zooms)}")
 
 
 def zoom_matrix(size: int, scale: float) -> np.ndarray:
@@ -60,7 +65,7 @@ class TTAViews(nn.Module):
     """The views of a batch, in a fixed order: the face, its mirror (``flip``), then each zoom (and its mirror).
 
     The first ``1 + flip`` views are the unzoomed ones, whose class activation maps line up with the face. A zoom of
-    1 or the same zoom twice is refused: it would cost a pass and add nothing.
+    1 (or within :data:`MIN_ZOOM_GAP` of it) or the same zoom twice is refused: it would cost a pass and add nothing.
     """
 
     def __init__(self, *, flip: bool = False, zooms: Sequence[float] = ()) -> None:
