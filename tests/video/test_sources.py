@@ -9,7 +9,7 @@ import pytest
 
 from facemotion.errors import FacemotionError, VideoError
 from facemotion.video import sources
-from facemotion.video.sources import VideoSource, parse_source, parse_timestamp
+from facemotion.video.sources import Frame, VideoSource, parse_source, parse_timestamp
 from tests.video.media import damage_frame, square_frames, write_bad_videos, write_video
 
 
@@ -191,3 +191,21 @@ def test_a_live_camera_is_timed_by_the_clock_and_stops_at_end(monkeypatch: pytes
     assert [f.time for f in frames] == pytest.approx(np.arange(1, 11) * 0.1)
     with pytest.raises(VideoError, match="camera 3: cannot be opened"):
         VideoSource(3)
+
+
+@pytest.mark.parametrize(("index", "time", "image", "fragment"), [
+    (0, float("nan"), np.zeros((4, 4, 3), np.uint8), "Frame.time"),
+    (0, float("inf"), np.zeros((4, 4, 3), np.uint8), "Frame.time"),
+    (0, -0.5, np.zeros((4, 4, 3), np.uint8), "Frame.time"),
+    (0, "1.5", np.zeros((4, 4, 3), np.uint8), "Frame.time"),
+    (-1, 0.0, np.zeros((4, 4, 3), np.uint8), "Frame.index"),
+    (1.5, 0.0, np.zeros((4, 4, 3), np.uint8), "Frame.index"),
+    (0, 0.0, [[0]], "Frame.image"),
+])
+def test_frames_a_user_builds_are_checked(index: object, time: object, image: object, fragment: str) -> None:
+    with pytest.raises(FacemotionError, match=fragment):
+        Frame(index, time, image)  # type: ignore[arg-type]
+
+
+def test_a_frame_may_be_timed_by_an_integer_or_numpy_number() -> None:
+    assert Frame(np.int64(3), np.float32(0.25), np.zeros((2, 2, 3), np.uint8)).time == 0.25

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import re
 import time
 from collections.abc import Iterator
@@ -44,6 +45,15 @@ class Frame:
     index: int
     time: float
     image: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Refuse a frame that would poison the tracker and smoother: their ages and weights are time differences."""
+        if not is_whole(self.index, 0):
+            raise FacemotionError(f"Frame.index must be a whole number >= 0, got {self.index!r}")
+        if isinstance(self.time, bool) or not isinstance(self.time, numbers.Real) or not 0 <= self.time < math.inf:
+            raise FacemotionError(f"Frame.time must be a finite number of seconds >= 0, got {self.time!r}")
+        if not isinstance(self.image, np.ndarray):
+            raise FacemotionError(f"Frame.image must be an image array, got {type(self.image).__name__}")
 
 
 def parse_timestamp(value: str | float | int | None, *, name: str = "time") -> float | None:
