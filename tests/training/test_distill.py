@@ -94,3 +94,17 @@ def test_resume_refuses_a_teacher_that_changed(tmp_path: Path) -> None:
     config_file.write_text(json.dumps(payload))
     with pytest.raises(FacemotionError, match="teacher 'fast' is now"):
         resume(cfg.out)
+
+
+@pytest.mark.parametrize("views", [0, 2])
+def test_a_run_loads_its_teacher_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, views: int) -> None:
+    """Checking the teacher's labels and scoring the images share one loaded model (an ensemble loads in seconds)."""
+    images, labels = synthetic_images(140)
+    data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(100, 20, 20))
+    distill_module = importlib.import_module("facemotion.training.distill")
+    loads: list[str] = []
+    monkeypatch.setattr(distill_module, "load_classifier", lambda name: loads.append(name) or load_classifier(name))
+    cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=1,
+                      batch_size=32, threads=1, teacher="fast", teacher_views=views)
+    fit(cfg)
+    assert loads == ["fast"]

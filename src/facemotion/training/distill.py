@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -20,7 +20,11 @@ from facemotion.inference.weights import resolve_model
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.paths import sha256_of
 
-__all__ = ["teacher_probabilities", "teacher_predictor", "teacher_description", "blend_targets"]
+__all__ = ["TeacherLike", "teacher_probabilities", "teacher_predictor", "as_predictor", "teacher_description",
+           "blend_targets"]
+
+TeacherLike = Union[str, Callable[[np.ndarray], np.ndarray]]
+"""A teacher by name or path, or the predictor :func:`teacher_predictor` made of one (loaded once per run)."""
 
 
 def teacher_predictor(teacher: str, labels: Sequence[str] = EMOTIONS) -> Callable[[np.ndarray], np.ndarray]:
@@ -38,11 +42,16 @@ def teacher_predictor(teacher: str, labels: Sequence[str] = EMOTIONS) -> Callabl
     return lambda crops: classifier.predict_proba(crops)[:, order]
 
 
-def teacher_probabilities(teacher: str, images: np.ndarray, *, labels: Sequence[str] = EMOTIONS,
+def as_predictor(teacher: TeacherLike, labels: Sequence[str] = EMOTIONS) -> Callable[[np.ndarray], np.ndarray]:
+    """``teacher`` itself when it is already a predictor, else :func:`teacher_predictor` of it."""
+    return teacher if callable(teacher) else teacher_predictor(teacher, labels)
+
+
+def teacher_probabilities(teacher: TeacherLike, images: np.ndarray, *, labels: Sequence[str] = EMOTIONS,
                           batch_size: int = 1024) -> np.ndarray:
     """``(N, K)`` float32 probabilities of ``teacher`` for ``(N, 48, 48)`` (or ``(N, 1, 48, 48)``) uint8 images, in
     the order of ``labels`` (see :func:`teacher_predictor`)."""
-    predict = teacher_predictor(teacher, labels)
+    predict = as_predictor(teacher, labels)
     crops = np.asarray(images).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
     parts = [predict(crops[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, len(labels)), np.float32)

@@ -272,16 +272,17 @@ def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
     teacher = None
     if cfg.teacher and state is not None:
         _check_same_teacher(run_dir, cfg.teacher)
-    if cfg.teacher:
-        teacher_predictor(cfg.teacher, names)  # its labels checked now, also where a saved bank would skip scoring
-    if cfg.teacher and cfg.teacher_views:
+    # Loaded once, and its labels checked now, also where a saved bank would skip scoring.
+    predict = teacher_predictor(cfg.teacher, names) if cfg.teacher else None
+    if predict is not None and cfg.teacher_views:
+        logger.info("teacher views from %s", cfg.teacher)
         teacher = load_or_score_views(
-            cfg.teacher, teacher_description(cfg.teacher)["sha256_16"], train.images, cfg.teacher_views,
+            predict, teacher_description(cfg.teacher)["sha256_16"], train.images, cfg.teacher_views,
             rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
             cache=run_dir / VIEWS_FILE, write=ctx.is_main, labels=names).to(device)
-    elif cfg.teacher:
+    elif predict is not None:
         logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
-        teacher = torch.as_tensor(teacher_probabilities(cfg.teacher, train.images, labels=names), device=device)
+        teacher = torch.as_tensor(teacher_probabilities(predict, train.images, labels=names), device=device)
     val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],
                               device)  # each rank scores its share of PublicTest
     weights_np = class_weight_vector(train.labels, cfg.class_weights, len(names))

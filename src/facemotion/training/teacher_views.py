@@ -26,7 +26,7 @@ import torch
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.paths import write_atomic
 from facemotion.training import augment
-from facemotion.training.distill import teacher_predictor
+from facemotion.training.distill import TeacherLike, as_predictor
 
 __all__ = ["TeacherViews", "draw_views", "render_views", "score_views", "load_or_score_views", "VIEWS_FILE"]
 
@@ -77,12 +77,12 @@ def render_views(x: torch.Tensor, matrices: torch.Tensor, flips: torch.Tensor) -
     return augment.hflip_where(augment.warp(x, matrices), flips)
 
 
-def score_views(teacher: str, images: np.ndarray, matrices: torch.Tensor, flips: torch.Tensor, *,
+def score_views(teacher: TeacherLike, images: np.ndarray, matrices: torch.Tensor, flips: torch.Tensor, *,
                 labels: Sequence[str] = EMOTIONS, batch_size: int = 1024) -> np.ndarray:
     """``(N, V, K)`` float32 probabilities of ``teacher`` for every view of the ``(N, 48, 48)`` uint8 ``images``,
     each view rendered and rounded to uint8 as a photo's crop would be; columns in the order of ``labels``."""
     n, views = flips.shape
-    predict = teacher_predictor(teacher, labels)
+    predict = as_predictor(teacher, labels)
     crops = torch.from_numpy(np.asarray(images).reshape(n, 1, IMAGE_SIZE, IMAGE_SIZE))
     flat_m, flat_f = matrices.reshape(n * views, 2, 3), flips.reshape(n * views)
     parts = []
@@ -125,7 +125,7 @@ def _read_cache(cache: Path, key: str, n: int, views: int) -> TeacherViews | Non
     return bank if whole else None
 
 
-def load_or_score_views(teacher: str, teacher_sha: str, images: np.ndarray, views: int, *, rotate: float,
+def load_or_score_views(teacher: TeacherLike, teacher_sha: str, images: np.ndarray, views: int, *, rotate: float,
                         scale: float, shift: float, flip: bool, seed: int, cache: Path | None,
                         write: bool = True, labels: Sequence[str] = EMOTIONS) -> TeacherViews:
     """The bank for these images, views and settings: read from ``cache`` when it was built from the same teacher
@@ -140,7 +140,7 @@ def load_or_score_views(teacher: str, teacher_sha: str, images: np.ndarray, view
         if bank is not None:
             return bank
     matrices, flips = draw_views(len(images), views, seed=seed, rotate=rotate, scale=scale, shift=shift, flip=flip)
-    logger.info("scoring %d views of %d training images with the teacher %s", views, len(images), teacher)
+    logger.info("scoring %d views of %d training images with the teacher", views, len(images))
     probabilities = score_views(teacher, images, matrices, flips, labels=labels)
     if cache is not None and write:
         buffer = io.BytesIO()
