@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from facemotion.batch import BatchError, BatchJob, run_batch
-from facemotion.batch.ray_engine import check_address, import_ray
+from facemotion.batch.ray_engine import check_address, import_ray, pool_size
 from tests.batch.helpers import write_photos, write_videos
 
 
@@ -96,3 +96,15 @@ def test_ray_not_installed_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(BatchError, match=r"pip install 'facemotion\[ray\]'"):
         import_ray()
+
+
+@pytest.mark.parametrize(("requested", "cpus", "inputs", "batch_size", "want"), [
+    (0, 16.0, 1000, 10, 16),      # 0: one actor per CPU of the cluster
+    (0, 16.0, 30, 10, 3),         # never more actors than batches: each would load a model to sit idle
+    (100_000, 2.0, 5, 1, 5),      # the most a user may ask for, capped by the work there is
+    (4, 2.0, 0, 10, 1),           # nothing to do still makes a valid pool
+    (0, 0.5, 100, 10, 1),         # a cluster reporting under one CPU gets one actor
+])
+def test_the_actor_pool_is_sized_by_the_work(requested: int, cpus: float, inputs: int, batch_size: int,
+                                             want: int) -> None:
+    assert pool_size(requested, cpus, inputs, batch_size) == want

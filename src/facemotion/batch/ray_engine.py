@@ -28,7 +28,7 @@ from facemotion.batch.job import BatchError
 from facemotion.batch.tasks import InputRows, make_task
 from facemotion.inputs import is_uri
 
-__all__ = ["RayEngine", "import_ray", "check_address"]
+__all__ = ["RayEngine", "import_ray", "check_address", "pool_size"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +133,7 @@ class RayEngine:
             no_cpu = ({"num_cpus": 0} if "num_cpus" in inspect.signature(read).parameters  # Ray >= 2.5x
                       else {"ray_remote_args": {"num_cpus": 0}})
             datasets.append((read(uris, include_paths=True, **no_cpu), as_given))
-        workers = self.workers or max(int(ray.cluster_resources().get("CPU", 1)), 1)
-        workers = min(workers, math.ceil(len(paths) / self.batch_size)) or 1  # no idle actors, as the local engine
+        workers = pool_size(self.workers, ray.cluster_resources().get("CPU", 1), len(paths), self.batch_size)
         for dataset, names in datasets:
             mapped = dataset.map_batches(_Actor, fn_constructor_kwargs={"spec": self.spec},
                                          batch_size=self.batch_size, num_cpus=1,
@@ -149,6 +148,13 @@ class RayEngine:
                     raise
                 raise BatchError(f"the Ray job stopped: {type(exc).__name__}: {str(exc)[:500]}; the inputs "
                                  f"finished so far are kept: run the same command again to go on") from None
+
+
+def pool_size(requested: int, cluster_cpus: float, inputs: int, batch_size: int) -> int:
+    """Actors to start: as many as asked (0: one per CPU of the cluster), but never more than there are batches, so
+    that no actor loads a model to sit idle (as the local engine starts no idle process); at least one."""
+    wanted = requested or max(int(cluster_cpus), 1)
+    return max(min(wanted, math.ceil(inputs / batch_size)), 1)
 
 
 def _as_given(names: dict[str, str], path: str, rows: list[list[Any]]) -> InputRows:
