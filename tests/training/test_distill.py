@@ -11,8 +11,14 @@ import torch
 
 from facemotion.errors import FacemotionError
 from facemotion.inference.backends import load_classifier
+from facemotion.labels import EMOTIONS
 from facemotion.training import TrainConfig, fit, resume
-from facemotion.training.distill import blend_targets, teacher_probabilities
+from facemotion.training.distill import (
+    PROBABILITIES_FILE,
+    blend_targets,
+    load_or_score_probabilities,
+    teacher_probabilities,
+)
 from tests.conftest import default_usages, synthetic_images, write_brightness_classifier, write_fer_csv
 
 
@@ -70,14 +76,21 @@ def test_the_student_learns_what_the_teacher_says(tmp_path: Path, monkeypatch: p
     n_val = n // 7
     data = write_fer_csv(tmp_path / "fer.csv", images, labels, default_usages(n - 2 * n_val, n_val, n_val))
     shifted = np.eye(7, dtype=np.float32)[(labels[:n - 2 * n_val] + 1) % 7]
-    fit_module = importlib.import_module("facemotion.training.fit")  # the module; the package exports the function
-    monkeypatch.setattr(fit_module, "teacher_probabilities", lambda teacher, imgs, labels: shifted[:len(imgs)])
+    distill_module = importlib.import_module("facemotion.training.distill")
+    monkeypatch.setattr(distill_module, "teacher_probabilities", lambda teacher, imgs, labels: shifted[:len(imgs)])
     cfg = TrainConfig(data=str(data), out=str(tmp_path / "run"), model="vgg_s", model_kwargs={"width": 8}, epochs=4,
                       batch_size=32, lr=0.05, threads=1, teacher="fast", distill=1.0, label_smoothing=0.0)
     run = fit(cfg)
     with open(run / "metrics.csv", newline="") as handle:
         val_acc = [float(r["val_acc"]) for r in csv.DictReader(handle)]
     assert val_acc[-1] < 0.1  # chance is 1/7; without the teacher this recipe passes 0.5 (test_fit)
+    assert (run / PROBABILITIES_FILE).is_file()
+
+    monkeypatch.setattr(distill_module, "teacher_probabilities", lambda *a, **k: pytest.fail("scored again"))
+    state = torch.load(run / "last.pt", weights_only=False)
+    state["epoch"] = 3
+    torch.save(state, run / "last.pt")
+    resume(run)  # the fourth epoch again, from the cached scores
     assert json.loads((run / "config.json").read_text())["teacher"]["name"] == "fast"
 
 
@@ -108,3 +121,26 @@ def test_a_run_loads_its_teacher_once(tmp_path: Path, monkeypatch: pytest.Monkey
                       batch_size=32, threads=1, teacher="fast", teacher_views=views)
     fit(cfg)
     assert loads == ["fast"]
+
+
+def test_cached_probabilities_are_reused_only_for_the_same_teacher_images_and_labels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    images, _ = synthetic_images(9)
+    cache = tmp_path / PROBABILITIES_FILE
+    first = load_or_score_probabilities("fast", "sha-a", images, cache=cache)
+    np.testing.assert_allclose(first, teacher_probabilities("fast", images), atol=1e-6)
+    distill_module = importlib.import_module("facemotion.training.distill")
+    calls: list[int] = []
+    monkeypatch.setattr(distill_module, "teacher_probabilities",
+                        lambda teacher, imgs, labels: calls.append(1) or np.full((len(imgs), len(labels)), 0.5,
+                                                                                  np.float32))
+    np.testing.assert_array_equal(load_or_score_probabilities("fast", "sha-a", images, cache=cache), first)
+    assert calls == []
+    load_or_score_probabilities("fast", "sha-b", images, cache=cache)  # another teacher file: scored and rewritten
+    load_or_score_probabilities("fast", "sha-b", images[::-1].copy(), cache=cache)  # other images
+    load_or_score_probabilities("fast", "sha-b", images[::-1].copy(), cache=cache, labels=EMOTIONS[::-1])
+    assert calls == [1, 1, 1]
+    cache.write_bytes(b"not an npz")  # a damaged file is scored again, not trusted
+    assert load_or_score_probabilities("fast", "sha-a", images, cache=cache).shape == (9, 7) and calls == [1] * 4
+    load_or_score_probabilities("fast", "sha-c", images, cache=cache, write=False)  # a DDP rank other than the main
+    assert load_or_score_probabilities("fast", "sha-a", images, cache=cache)[0, 0] == 0.5 and calls == [1] * 5

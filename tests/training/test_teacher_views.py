@@ -143,7 +143,8 @@ def test_the_student_learns_what_the_teacher_says_of_its_views(tmp_path: Path,
     assert (run / VIEWS_FILE).is_file()
 
     monkeypatch.setattr(module, "score_views", lambda *a, **k: pytest.fail("a resumed run scores its views again"))
-    monkeypatch.setattr(fit_module, "teacher_probabilities", lambda *a, **k: pytest.fail("the views were dropped"))
+    monkeypatch.setattr(fit_module, "load_or_score_probabilities",
+                        lambda *a, **k: pytest.fail("the views were dropped"))
     state = torch.load(run / "last.pt", weights_only=False)
     state["epoch"] = 3
     torch.save(state, run / "last.pt")

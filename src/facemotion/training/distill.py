@@ -7,6 +7,7 @@ costs seconds where scoring every augmented batch would cost the teacher's forwa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -19,9 +20,15 @@ from facemotion.inference.backends import classifier_labels, load_classifier
 from facemotion.inference.weights import resolve_model
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.paths import sha256_of
+from facemotion.training.teacher_cache import cache_key, read_cached, write_cached
 
 __all__ = ["TeacherLike", "teacher_probabilities", "teacher_predictor", "as_predictor", "teacher_description",
-           "blend_targets"]
+           "load_or_score_probabilities", "blend_targets", "PROBABILITIES_FILE"]
+
+logger = logging.getLogger(__name__)
+
+PROBABILITIES_FILE = "teacher_probabilities.npz"
+"""The teacher's cached scores, in the run folder (ignored by git: rebuilt exactly when missing)."""
 
 TeacherLike = Union[str, Callable[[np.ndarray], np.ndarray]]
 """A teacher by name or path, or the predictor :func:`teacher_predictor` made of one (loaded once per run)."""
@@ -55,6 +62,27 @@ def teacher_probabilities(teacher: TeacherLike, images: np.ndarray, *, labels: S
     crops = np.asarray(images).reshape(len(images), IMAGE_SIZE, IMAGE_SIZE)
     parts = [predict(crops[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, len(labels)), np.float32)
+
+
+def load_or_score_probabilities(teacher: TeacherLike, teacher_sha: str, images: np.ndarray, *,
+                                labels: Sequence[str] = EMOTIONS, cache: Path | None = None,
+                                write: bool = True) -> np.ndarray:
+    """:func:`teacher_probabilities`, read from ``cache`` when it holds the scores of the same teacher file, images
+    and labels, else scored and (when ``cache`` is given and ``write``) written there atomically: a resumed run
+    skips scoring, which costs minutes for an ensemble. Under DDP every rank reads it and only the main one writes."""
+    key = cache_key(teacher_sha, images, kind="probabilities", labels=list(labels))
+    stored = read_cached(cache, key)
+    if stored is not None:
+        probabilities = stored.get("probabilities")
+        if (isinstance(probabilities, np.ndarray) and probabilities.shape == (len(images), len(labels))
+                and probabilities.dtype == np.float32 and np.isfinite(probabilities).all()):
+            return probabilities
+        logger.warning("%s: probabilities missing or of the wrong shape or type; scoring again", cache)
+    logger.info("scoring %d training images with the teacher", len(images))
+    probabilities = teacher_probabilities(teacher, images, labels=labels)
+    if cache is not None and write:
+        write_cached(cache, key, probabilities=probabilities)
+    return probabilities
 
 
 def teacher_description(teacher: str) -> dict[str, Any]:

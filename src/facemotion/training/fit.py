@@ -22,7 +22,12 @@ from facemotion.training import distributed
 from facemotion.training.checkpoint import BEST, LAST, save_atomic
 from facemotion.training.config import TrainConfig
 from facemotion.training.data_source import data_record, load_training_data, write_skipped
-from facemotion.training.distill import teacher_description, teacher_predictor, teacher_probabilities
+from facemotion.training.distill import (
+    PROBABILITIES_FILE,
+    load_or_score_probabilities,
+    teacher_description,
+    teacher_predictor,
+)
 from facemotion.training.loop import TrainProgress, evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at, steps_per_epoch
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
@@ -274,15 +279,18 @@ def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
         _check_same_teacher(run_dir, cfg.teacher)
     # Loaded once, and its labels checked now, also where a saved bank would skip scoring.
     predict = teacher_predictor(cfg.teacher, names) if cfg.teacher else None
+    teacher_sha = teacher_description(cfg.teacher)["sha256_16"] if cfg.teacher else ""
+    if predict is not None:
+        logger.info("teacher: %s", cfg.teacher)
     if predict is not None and cfg.teacher_views:
-        logger.info("teacher views from %s", cfg.teacher)
         teacher = load_or_score_views(
-            predict, teacher_description(cfg.teacher)["sha256_16"], train.images, cfg.teacher_views,
+            predict, teacher_sha, train.images, cfg.teacher_views,
             rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
             cache=run_dir / VIEWS_FILE, write=ctx.is_main, labels=names).to(device)
     elif predict is not None:
-        logger.info("scoring %d training images with the teacher %s", len(train), cfg.teacher)
-        teacher = torch.as_tensor(teacher_probabilities(predict, train.images, labels=names), device=device)
+        teacher = torch.as_tensor(load_or_score_probabilities(predict, teacher_sha, train.images, labels=names,
+                                                              cache=run_dir / PROBABILITIES_FILE,
+                                                              write=ctx.is_main), device=device)
     val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],
                               device)  # each rank scores its share of PublicTest
     weights_np = class_weight_vector(train.labels, cfg.class_weights, len(names))

@@ -11,9 +11,6 @@ Random erasing, mixup and CutMix still draw afresh on every step, after the view
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +21,9 @@ import numpy as np
 import torch
 
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
-from facemotion.paths import write_atomic
 from facemotion.training import augment
 from facemotion.training.distill import TeacherLike, as_predictor
+from facemotion.training.teacher_cache import cache_key, read_cached, write_cached
 
 __all__ = ["TeacherViews", "draw_views", "render_views", "score_views", "load_or_score_views", "VIEWS_FILE"]
 
@@ -99,29 +96,20 @@ _FORMAT = 1
 """Bumped whenever drawing, rendering or scoring the views changes, so older banks are rebuilt."""
 
 
-def _cache_key(teacher_sha: str, images: np.ndarray, views: int, settings: dict[str, Any]) -> str:
-    digest = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()[:16]
-    return json.dumps({"format": _FORMAT, "teacher_sha256_16": teacher_sha, "images_sha256_16": digest,
-                       "views": views, **settings}, sort_keys=True)
-
-
-def _read_cache(cache: Path, key: str, n: int, views: int) -> TeacherViews | None:
-    """The bank stored in ``cache`` if it was built for ``key`` and is whole, else None (logged)."""
-    try:
-        with np.load(cache) as stored:
-            if str(stored["key"]) != key:
-                logger.info("%s was built from another teacher, data or settings; scoring the views again", cache)
-                return None
-            bank = TeacherViews(torch.from_numpy(stored["matrices"]), torch.from_numpy(stored["flips"]),
-                                torch.from_numpy(stored["probabilities"]))
-    except Exception as exc:  # np.load fails on a damaged file in many ways (EOF, zip, pickle, shape)
-        logger.warning("%s: unreadable (%s: %s); scoring the views again", cache, type(exc).__name__, exc)
+def _bank(arrays: dict[str, np.ndarray] | None, cache: Path | None, n: int, views: int) -> TeacherViews | None:
+    """The cached arrays as a bank when they are whole, else None (logged)."""
+    if arrays is None:
         return None
-    whole = (bank.matrices.shape == (n, views, 2, 3) and bank.flips.shape == (n, views)
-             and bank.flips.dtype == torch.bool and bank.probabilities.ndim == 3
-             and bank.probabilities.shape[:2] == (n, views) and bank.probabilities.dtype == torch.float32)
+    try:
+        bank = TeacherViews(torch.from_numpy(arrays["matrices"]), torch.from_numpy(arrays["flips"]),
+                            torch.from_numpy(arrays["probabilities"]))
+        whole = (bank.matrices.shape == (n, views, 2, 3) and bank.flips.shape == (n, views)
+                 and bank.flips.dtype == torch.bool and bank.probabilities.ndim == 3
+                 and bank.probabilities.shape[:2] == (n, views) and bank.probabilities.dtype == torch.float32)
+    except (KeyError, TypeError):
+        whole = False
     if not whole:
-        logger.warning("%s: arrays of the wrong shape or type; scoring the views again", cache)
+        logger.warning("%s: arrays missing or of the wrong shape or type; scoring the views again", cache)
     return bank if whole else None
 
 
@@ -134,17 +122,13 @@ def load_or_score_views(teacher: TeacherLike, teacher_sha: str, images: np.ndarr
     settings: dict[str, Any] = {"rotate": rotate, "scale": scale, "shift": shift, "flip": flip, "seed": seed}
     if tuple(labels) != EMOTIONS:  # the bank's column order (FER2013's banks keep their key)
         settings["labels"] = list(labels)
-    key = _cache_key(teacher_sha, images, views, settings)
-    if cache is not None and cache.is_file():
-        bank = _read_cache(cache, key, len(images), views)
-        if bank is not None:
-            return bank
+    key = cache_key(teacher_sha, images, format=_FORMAT, views=views, **settings)
+    bank = _bank(read_cached(cache, key), cache, len(images), views)
+    if bank is not None:
+        return bank
     matrices, flips = draw_views(len(images), views, seed=seed, rotate=rotate, scale=scale, shift=shift, flip=flip)
     logger.info("scoring %d views of %d training images with the teacher", views, len(images))
     probabilities = score_views(teacher, images, matrices, flips, labels=labels)
     if cache is not None and write:
-        buffer = io.BytesIO()
-        np.savez(buffer, key=np.array(key), matrices=matrices.numpy(), flips=flips.numpy(),
-                 probabilities=probabilities)
-        write_atomic(cache, buffer.getvalue())
+        write_cached(cache, key, matrices=matrices.numpy(), flips=flips.numpy(), probabilities=probabilities)
     return TeacherViews(matrices, flips, torch.from_numpy(probabilities))
