@@ -45,6 +45,10 @@ def test_zoom_one_is_the_identity_and_rows_sum_to_one() -> None:
     for zooms in ([1.0], [1.1, 1.1], [1.005], [1.08, 1.0801], [0.9, 1.1, 1.0999]):
         with pytest.raises(ValueError, match="differ from 1 .* and from each other"):
             TTAViews(zooms=zooms)
+    for zooms in ([float("nan")], [1.1, float("nan"), 1.1], [0.0], [-1.1], [float("inf")]):
+        with pytest.raises(ValueError, match="positive finite"):
+            TTAViews(zooms=zooms)
+    TTAViews(zooms=[1.12, 1.13, 0.56, 0.57, 1.87, 1.88])  # exactly 0.01 apart, though not in floating point
 
 
 def test_views_come_plain_then_mirrored_per_zoom() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -201,11 +202,14 @@ def test_a_live_camera_is_timed_by_the_clock_and_stops_at_end(monkeypatch: pytes
     (-1, 0.0, np.zeros((4, 4, 3), np.uint8), "Frame.index"),
     (1.5, 0.0, np.zeros((4, 4, 3), np.uint8), "Frame.index"),
     (0, 0.0, [[0]], "Frame.image"),
+    (0, 0.0, np.zeros(5, np.uint8), "Frame.image"),
 ])
 def test_frames_a_user_builds_are_checked(index: object, time: object, image: object, fragment: str) -> None:
     with pytest.raises(FacemotionError, match=fragment):
         Frame(index, time, image)  # type: ignore[arg-type]
 
 
-def test_a_frame_may_be_timed_by_an_integer_or_numpy_number() -> None:
-    assert Frame(np.int64(3), np.float32(0.25), np.zeros((2, 2, 3), np.uint8)).time == 0.25
+def test_a_frame_may_be_timed_by_numpy_numbers_and_keeps_python_ones() -> None:
+    frame = Frame(np.int64(3), np.float32(0.25), np.zeros((2, 2, 3), np.uint8))
+    assert (frame.index, frame.time) == (3, 0.25) and type(frame.index) is int and type(frame.time) is float
+    json.dumps({"frame": frame.index, "time": frame.time})  # what FrameResult.to_dict() passes on

@@ -7,6 +7,8 @@ borders (:func:`facemotion.training.augment.warp` at that scale), the distributi
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,9 +25,12 @@ MIN_ZOOM_GAP = 0.01
 
 
 def check_zooms(zooms: Sequence[float]) -> None:
-    """ValueError for a zoom of (about) 1 or one given twice: it would cost a pass and add nothing."""
+    """ValueError for a zoom that is not a positive number, or of (about) 1, or given twice: it would cost a pass
+    and add nothing."""
+    if not all(isinstance(z, numbers.Real) and not isinstance(z, bool) and 0 < z < math.inf for z in zooms):
+        raise ValueError(f"zooms must be positive finite numbers, got {list(zooms)}")
     scales = sorted([1.0, *zooms])
-    if any(b - a < MIN_ZOOM_GAP for a, b in zip(scales, scales[1:])):
+    if any(round(b - a, 9) < MIN_ZOOM_GAP for a, b in zip(scales, scales[1:])):  # 1.13 - 1.12 is 0.00999...
         raise ValueError(f"zooms must differ from 1 (the face itself is always a view) and from each other, "
                          f"by at least {MIN_ZOOM_GAP}, got {list(zooms)}")
 

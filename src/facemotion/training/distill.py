@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 PROBABILITIES_FILE = "teacher_probabilities.npz"
 """The teacher's cached scores, in the run folder (ignored by git: rebuilt exactly when missing)."""
 
+_FORMAT = 1
+"""Bumped whenever scoring the training images changes, so older caches are scored again."""
+
 TeacherLike = Union[str, Callable[[np.ndarray], np.ndarray]]
 """A teacher by name or path, or the predictor :func:`teacher_predictor` made of one (loaded once per run)."""
 
@@ -50,7 +53,8 @@ def teacher_predictor(teacher: str, labels: Sequence[str] = EMOTIONS) -> Callabl
 
 
 def as_predictor(teacher: TeacherLike, labels: Sequence[str] = EMOTIONS) -> Callable[[np.ndarray], np.ndarray]:
-    """``teacher`` itself when it is already a predictor, else :func:`teacher_predictor` of it."""
+    """``teacher`` itself when it is already a predictor (built for ``labels``: its columns are taken as theirs),
+    else :func:`teacher_predictor` of it."""
     return teacher if callable(teacher) else teacher_predictor(teacher, labels)
 
 
@@ -70,14 +74,10 @@ def load_or_score_probabilities(teacher: TeacherLike, teacher_sha: str, images: 
     """:func:`teacher_probabilities`, read from ``cache`` when it holds the scores of the same teacher file, images
     and labels, else scored and (when ``cache`` is given and ``write``) written there atomically: a resumed run
     skips scoring, which costs minutes for an ensemble. Under DDP every rank reads it and only the main one writes."""
-    key = cache_key(teacher_sha, images, kind="probabilities", labels=list(labels))
-    stored = read_cached(cache, key)
+    key = cache_key(teacher_sha, images, format=_FORMAT, kind="probabilities", labels=list(labels))
+    stored = read_cached(cache, key, {"probabilities": ((len(images), len(labels)), np.float32)})
     if stored is not None:
-        probabilities = stored.get("probabilities")
-        if (isinstance(probabilities, np.ndarray) and probabilities.shape == (len(images), len(labels))
-                and probabilities.dtype == np.float32 and np.isfinite(probabilities).all()):
-            return probabilities
-        logger.warning("%s: probabilities missing or of the wrong shape or type; scoring again", cache)
+        return stored["probabilities"]
     logger.info("scoring %d training images with the teacher", len(images))
     probabilities = teacher_probabilities(teacher, images, labels=labels)
     if cache is not None and write:

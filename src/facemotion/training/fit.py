@@ -31,7 +31,7 @@ from facemotion.training.distill import (
 from facemotion.training.loop import TrainProgress, evaluate_epoch, train_one_epoch
 from facemotion.training.optim import build_optimizer, lr_at, steps_per_epoch
 from facemotion.training.run_dir import append_metrics, plot_curves, truncate_metrics, write_config
-from facemotion.training.teacher_views import VIEWS_FILE, load_or_score_views
+from facemotion.training.teacher_views import VIEWS_FILE, TeacherViews, load_or_score_views
 
 __all__ = ["fit", "resume", "resume_config", "resolve_device", "channels_last_safe", "class_weight_vector",
            "epoch_seed"]
@@ -97,14 +97,33 @@ def _config_payload(cfg: TrainConfig, data: FER2013, model: torch.nn.Module, dev
     }
 
 
-def _check_same_teacher(run_dir: Path, teacher: str) -> None:
+def _check_same_teacher(run_dir: Path, teacher: str, now: dict[str, Any]) -> None:
     """A resumed run must learn from the file it started with: a packaged name can since mean another model."""
     recorded = json.loads((run_dir / "config.json").read_text()).get("teacher") or {}
-    now = teacher_description(teacher)
     if recorded.get("sha256_16") not in (None, now["sha256_16"]):
         raise FacemotionError(f"{run_dir}: the teacher {teacher!r} is now {now['path']} (sha256 {now['sha256_16']}), "
                               f"not the file the run started with ({recorded.get('path')}, sha256 "
                               f"{recorded.get('sha256_16')}); resuming would change the targets mid-run")
+
+
+def _teacher_targets(cfg: TrainConfig, run_dir: Path, images: np.ndarray, names: tuple[str, ...], *, resumed: bool,
+                     write: bool) -> TeacherViews | np.ndarray | None:
+    """The teacher's soft targets for the training ``images`` (a view bank with ``teacher_views``), from the run
+    folder's cache when there. The teacher is loaded here, once, and its labels checked even where the cache spares
+    scoring; it is freed when this returns, before the first epoch."""
+    if not cfg.teacher:
+        return None
+    described = teacher_description(cfg.teacher)
+    if resumed:
+        _check_same_teacher(run_dir, cfg.teacher, described)
+    predict = teacher_predictor(cfg.teacher, names)
+    logger.info("teacher: %s (%s)", cfg.teacher, described["path"])
+    if cfg.teacher_views:
+        return load_or_score_views(predict, described["sha256_16"], images, cfg.teacher_views, rotate=cfg.rotate,
+                                   scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
+                                   cache=run_dir / VIEWS_FILE, write=write, labels=names)
+    return load_or_score_probabilities(predict, described["sha256_16"], images, labels=names,
+                                       cache=run_dir / PROBABILITIES_FILE, write=write)
 
 
 _RESUME_KEYS = ("config", "optimizer", "epoch", "best_val_accuracy", "best_epoch", "bad_epochs")
@@ -274,23 +293,11 @@ def _fit(cfg: TrainConfig, *, run_dir: Path, state: dict[str, Any] | None,
     rank_cfg = dataclasses.replace(cfg, batch_size=cfg.batch_size // ctx.world_size)
 
     train_x, train_y = _to_device(train.images, train.labels, device)
-    teacher = None
-    if cfg.teacher and state is not None:
-        _check_same_teacher(run_dir, cfg.teacher)
-    # Loaded once, and its labels checked now, also where a saved bank would skip scoring.
-    predict = teacher_predictor(cfg.teacher, names) if cfg.teacher else None
-    teacher_sha = teacher_description(cfg.teacher)["sha256_16"] if cfg.teacher else ""
-    if predict is not None:
-        logger.info("teacher: %s", cfg.teacher)
-    if predict is not None and cfg.teacher_views:
-        teacher = load_or_score_views(
-            predict, teacher_sha, train.images, cfg.teacher_views,
-            rotate=cfg.rotate, scale=cfg.scale, shift=cfg.shift, flip=cfg.flip, seed=cfg.seed,
-            cache=run_dir / VIEWS_FILE, write=ctx.is_main, labels=names).to(device)
-    elif predict is not None:
-        teacher = torch.as_tensor(load_or_score_probabilities(predict, teacher_sha, train.images, labels=names,
-                                                              cache=run_dir / PROBABILITIES_FILE,
-                                                              write=ctx.is_main), device=device)
+    teacher = _teacher_targets(cfg, run_dir, train.images, names, resumed=state is not None, write=ctx.is_main)
+    if isinstance(teacher, np.ndarray):
+        teacher = torch.as_tensor(teacher, device=device)
+    elif teacher is not None:
+        teacher = teacher.to(device)
     val_x, val_y = _to_device(data.val.images[ctx.rank::ctx.world_size], data.val.labels[ctx.rank::ctx.world_size],
                               device)  # each rank scores its share of PublicTest
     weights_np = class_weight_vector(train.labels, cfg.class_weights, len(names))

@@ -17,7 +17,7 @@ import numpy as np
 
 from facemotion.paths import write_atomic
 
-__all__ = ["cache_key", "read_cached", "write_cached"]
+__all__ = ["Layout", "cache_key", "read_cached", "write_cached"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,13 @@ def cache_key(teacher_sha: str, images: np.ndarray, **settings: Any) -> str:
     return json.dumps({"teacher_sha256_16": teacher_sha, "images_sha256_16": digest, **settings}, sort_keys=True)
 
 
-def read_cached(cache: Path | None, key: str) -> dict[str, np.ndarray] | None:
-    """The arrays stored in ``cache`` when it was built for ``key``; None (logged) when it is missing, stale or
-    unreadable. The caller checks their shapes."""
+Layout = dict[str, tuple[tuple[int, ...], type]]
+"""Each array a cache must hold: its exact shape and dtype."""
+
+
+def read_cached(cache: Path | None, key: str, layout: Layout) -> dict[str, np.ndarray] | None:
+    """The arrays of ``layout`` stored in ``cache`` when it was built for ``key`` and holds each with its shape and
+    dtype, every float finite; None (logged) when it is missing, stale, damaged or otherwise shaped."""
     if cache is None or not cache.is_file():
         return None
     try:
@@ -38,10 +42,18 @@ def read_cached(cache: Path | None, key: str) -> dict[str, np.ndarray] | None:
             if str(stored["key"]) != key:
                 logger.info("%s was built from another teacher, data or settings; scoring again", cache)
                 return None
-            return {name: stored[name] for name in stored.files if name != "key"}
-    except Exception as exc:  # np.load fails on a damaged file in many ways (EOF, zip, pickle, shape)
+            arrays = {name: stored[name] for name in layout}
+    except Exception as exc:  # np.load fails on a damaged file in many ways (EOF, zip, pickle, shape, missing)
         logger.warning("%s: unreadable (%s: %s); scoring again", cache, type(exc).__name__, exc)
         return None
+    for name, (shape, dtype) in layout.items():
+        array = arrays[name]
+        if array.shape != shape or array.dtype != np.dtype(dtype) or (
+                np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all()):
+            logger.warning("%s: %s is %s %s, not finite %s %s; scoring again", cache, name, array.dtype,
+                           array.shape, np.dtype(dtype), shape)
+            return None
+    return arrays
 
 
 def write_cached(cache: Path, key: str, **arrays: np.ndarray) -> None:

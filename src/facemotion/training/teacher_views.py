@@ -96,23 +96,6 @@ _FORMAT = 1
 """Bumped whenever drawing, rendering or scoring the views changes, so older banks are rebuilt."""
 
 
-def _bank(arrays: dict[str, np.ndarray] | None, cache: Path | None, n: int, views: int) -> TeacherViews | None:
-    """The cached arrays as a bank when they are whole, else None (logged)."""
-    if arrays is None:
-        return None
-    try:
-        bank = TeacherViews(torch.from_numpy(arrays["matrices"]), torch.from_numpy(arrays["flips"]),
-                            torch.from_numpy(arrays["probabilities"]))
-        whole = (bank.matrices.shape == (n, views, 2, 3) and bank.flips.shape == (n, views)
-                 and bank.flips.dtype == torch.bool and bank.probabilities.ndim == 3
-                 and bank.probabilities.shape[:2] == (n, views) and bank.probabilities.dtype == torch.float32)
-    except (KeyError, TypeError):
-        whole = False
-    if not whole:
-        logger.warning("%s: arrays missing or of the wrong shape or type; scoring the views again", cache)
-    return bank if whole else None
-
-
 def load_or_score_views(teacher: TeacherLike, teacher_sha: str, images: np.ndarray, views: int, *, rotate: float,
                         scale: float, shift: float, flip: bool, seed: int, cache: Path | None,
                         write: bool = True, labels: Sequence[str] = EMOTIONS) -> TeacherViews:
@@ -123,9 +106,11 @@ def load_or_score_views(teacher: TeacherLike, teacher_sha: str, images: np.ndarr
     if tuple(labels) != EMOTIONS:  # the bank's column order (FER2013's banks keep their key)
         settings["labels"] = list(labels)
     key = cache_key(teacher_sha, images, format=_FORMAT, views=views, **settings)
-    bank = _bank(read_cached(cache, key), cache, len(images), views)
-    if bank is not None:
-        return bank
+    n, k = len(images), len(labels)
+    stored = read_cached(cache, key, {"matrices": ((n, views, 2, 3), np.float32), "flips": ((n, views), np.bool_),
+                                      "probabilities": ((n, views, k), np.float32)})
+    if stored is not None:
+        return TeacherViews(*(torch.from_numpy(stored[name]) for name in ("matrices", "flips", "probabilities")))
     matrices, flips = draw_views(len(images), views, seed=seed, rotate=rotate, scale=scale, shift=shift, flip=flip)
     logger.info("scoring %d views of %d training images with the teacher", views, len(images))
     probabilities = score_views(teacher, images, matrices, flips, labels=labels)

@@ -47,13 +47,17 @@ class Frame:
     image: np.ndarray
 
     def __post_init__(self) -> None:
-        """Refuse a frame that would poison the tracker and smoother: their ages and weights are time differences."""
+        """Refuse a frame that would poison the tracker and smoother (their ages and weights are time differences);
+        keep NumPy numbers as Python ones, so results serialise to JSON."""
         if not is_whole(self.index, 0):
             raise FacemotionError(f"Frame.index must be a whole number >= 0, got {self.index!r}")
         if isinstance(self.time, bool) or not isinstance(self.time, numbers.Real) or not 0 <= self.time < math.inf:
             raise FacemotionError(f"Frame.time must be a finite number of seconds >= 0, got {self.time!r}")
-        if not isinstance(self.image, np.ndarray):
-            raise FacemotionError(f"Frame.image must be an image array, got {type(self.image).__name__}")
+        if not isinstance(self.image, np.ndarray) or self.image.ndim not in (2, 3):
+            raise FacemotionError(f"Frame.image must be a 2-D (gray) or 3-D (colour) image array, got "
+                                  f"{type(self.image).__name__} of shape {getattr(self.image, 'shape', None)}")
+        object.__setattr__(self, "index", int(self.index))
+        object.__setattr__(self, "time", float(self.time))
 
 
 def parse_timestamp(value: str | float | int | None, *, name: str = "time") -> float | None:
