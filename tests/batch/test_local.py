@@ -287,8 +287,11 @@ def test_an_output_that_cannot_be_written_is_named_and_leaves_nothing(app: typer
 def test_bad_options_name_the_problem(photos: Path, tmp_path: Path) -> None:
     with pytest.raises(BatchError, match="ends in .parquet"):
         BatchJob(inputs=(str(photos),), out=tmp_path / "r.json")
-    with pytest.raises(BatchError, match="workers must be 0 .* to 100,000, got 10000000"):
+    with pytest.raises(BatchError, match="workers must be a whole number from 0 .* to 100,000, got 10000000"):
         BatchJob(inputs=(str(photos),), out=tmp_path / "r.csv", workers=10_000_000)
+    for field, value in (("every", 2.5), ("every", True), ("batch_size", 0), ("batch_size", 1.5), ("workers", 0.5)):
+        with pytest.raises(BatchError, match=f"{field} must be a whole number"):  # 2.5 would fail on every video
+            BatchJob(inputs=(str(photos),), out=tmp_path / "out", video=True, **{field: value})
     with pytest.raises(BatchError, match="engine must be one of local, ray"):
         BatchJob(inputs=(str(photos),), out=tmp_path / "r.csv", engine="spark")
     with pytest.raises(BatchError, match="writes a folder"):

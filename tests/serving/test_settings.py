@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import pytest
@@ -77,3 +78,13 @@ def test_unknown_overrides_are_refused() -> None:
 def test_public_view_hides_the_key() -> None:
     public = ServeSettings(api_key="hunter2").public()
     assert public["api_key"] == "set" and "hunter2" not in str(public)
+
+
+def test_default_workers_follow_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2-CPU container on a 64-core host gets 2 workers, not 4."""
+    settings_module = importlib.import_module("facemotion.serving.settings")
+    monkeypatch.setattr(settings_module, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert settings_module.default_workers() == 2
+    monkeypatch.setattr(settings_module, "usable_cpus", lambda: 64)
+    assert settings_module.default_workers() == 4

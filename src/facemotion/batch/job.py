@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from facemotion.checks import is_whole
 from facemotion.errors import FacemotionError
 
 __all__ = ["BatchError", "BatchJob", "ENGINES", "MAX_WORKERS"]
@@ -58,12 +59,13 @@ class BatchJob:
             raise BatchError("give image or video files, folders or globs to process")
         if self.engine not in ENGINES:
             raise BatchError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if not 0 <= self.workers <= MAX_WORKERS:
-            raise BatchError(f"workers must be 0 (one per core) to {MAX_WORKERS:,}, got {self.workers}")
-        if self.batch_size < 1:
-            raise BatchError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.every < 1:
-            raise BatchError(f"every must be >= 1, got {self.every}")
+        if not is_whole(self.workers, 0) or self.workers > MAX_WORKERS:
+            raise BatchError(f"workers must be a whole number from 0 (one per core) to {MAX_WORKERS:,}, "
+                             f"got {self.workers!r}")
+        if not is_whole(self.batch_size):
+            raise BatchError(f"batch_size must be a whole number >= 1, got {self.batch_size!r}")
+        if not is_whole(self.every):
+            raise BatchError(f"every must be a whole number >= 1 (process every Nth frame), got {self.every!r}")
         if not self.video and self.out.suffix.lower() not in (".parquet", ".csv"):
             raise BatchError(f"{self.out}: the output of a photo job ends in .parquet (a folder of part files) or "
                              f".csv; for videos add --video and give a folder")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from typing import Any, Callable
 
 from facemotion.batch.job import BatchError
 from facemotion.batch.tasks import InputRows, error_rows, make_task
+from facemotion.cpus import usable_cpus
 
 __all__ = ["LocalEngine", "default_workers"]
 
@@ -178,7 +178,4 @@ class LocalEngine:
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    return usable_cpus()

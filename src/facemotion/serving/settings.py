@@ -43,7 +43,7 @@ detector itself, so one variable means one thing everywhere."""
 def default_workers() -> int:
     """One inference thread per core, at most 4: each runs ONNX Runtime on one thread, so more than the cores only
     adds contention, and beyond 4 a small service is better scaled by processes."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    return max(1, min(usable_cpus(), 4))
 
 
 @dataclass(frozen=True)
