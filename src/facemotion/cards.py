@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from facemotion.errors import ModelError
+from facemotion.paths import write_atomic
 
-__all__ = ["card_path", "read_card", "check_card"]
+__all__ = ["card_path", "read_card", "check_card", "card_text", "write_card"]
 
 _NUMBER = (int, float)
 _SECTIONS: dict[str, type | tuple[type, ...]] = {
@@ -41,6 +42,18 @@ def read_card(path: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: not a readable model card ({exc})") from exc
     check_card(content, path)
     return content
+
+
+def card_text(card: dict[str, Any], path: Path | str) -> str:
+    """The card as written to ``path``: checked by the rule :func:`read_card` applies, so no writer leaves a card
+    its readers refuse; indented JSON, one trailing newline."""
+    check_card(card, path)
+    return json.dumps(card, indent=2) + "\n"
+
+
+def write_card(path: Path, card: dict[str, Any]) -> None:
+    """Write ``card`` to ``path`` atomically (a run killed mid-write leaves the old card whole), readable by all."""
+    write_atomic(path, card_text(card, path), mode=0o644)
 
 
 def check_card(content: Any, path: Path | str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
@@ -57,7 +56,9 @@ def evaluate(
             from facemotion.evaluation.intended_use import with_intended_use
 
             with_intended_use(content)  # the measured weaknesses follow the figures just recorded
-            card.write_text(json.dumps(content, indent=2) + "\n")
+            from facemotion.cards import write_card
+
+            write_card(card, content)
             typer.echo(f"updated {card} (metrics.{key})")
 
 

@@ -47,6 +47,7 @@ def export(
     dynamic batch."""
     setup_logging(False)
     require_torch("facemotion export")
+    from facemotion.cards import card_path
     from facemotion.inference.weights import graph_source
     from facemotion.models.export import check_onnx_path
 
@@ -64,8 +65,8 @@ def export(
     with exit_on_error():  # before anything is written: a .onnx name, not a folder, and no output that is an input
         check_onnx_path(out)
         graphs = [graph_source(s)[0] for s in sources]
-        inputs = [*graphs, *(g.with_suffix(".json") for g in graphs if g.suffix.lower() == ".onnx")]
-        check_outputs({"--out": out, "the model card": out.with_suffix(".json")}, inputs)
+        inputs = [*graphs, *(card_path(g) for g in graphs if g.suffix.lower() == ".onnx")]
+        check_outputs({"--out": out, "the model card": card_path(out)}, inputs)
     reexport = len(sources) == 1 and sources[0].suffix.lower() == ".onnx" and graph_source(sources[0])[1] is None
     if calibrate is not None and int8:  # quantising comes after the graph is written: check its data first
         from facemotion.training.export_model import check_calibration_data

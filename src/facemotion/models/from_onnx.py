@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facemotion.cards import card_path, read_card
+from facemotion.cards import card_path, card_text, read_card
 from facemotion.errors import ModelError
 from facemotion.labels import IMAGE_SIZE
 from facemotion.models.ensemble import LogitEnsemble
@@ -379,7 +379,7 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     source_card = card_path(source)
     card_bytes = source_card.read_bytes() if source_card.is_file() else None
     if card_bytes is not None and changes:
-        card_bytes = (json.dumps({**card, **changes}, indent=2) + "\n").encode()
+        card_bytes = card_text({**card, **changes}, source_card).encode()
 
     def write_graph(tmp: Path) -> None:
         to_onnx(model, tmp, temperature=temperature, flip_tta=flip_tta, zooms=zooms)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from facemotion.cards import card_path, read_card, write_card
 from facemotion.data import FER2013
 from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
@@ -94,9 +95,9 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
     from facemotion.models.from_onnx import card_members, model_from_onnx, network_structure
 
     weights, picked = graph_source(source)
-    if not weights.with_suffix(".json").is_file():
+    if not card_path(weights).is_file():
         raise ModelError(f"{weights}: a graph joins an ensemble with its model card beside it "
-                         f"({weights.with_suffix('.json')}), which names its training data; it is missing")
+                         f"({card_path(weights)}), which names its training data; it is missing")
     model, metadata, card = model_from_onnx(weights)
     labels = json.loads(metadata["labels"]) if "labels" in metadata else list(EMOTIONS)
     nets = list(model.members) if isinstance(model, LogitEnsemble) else [model]
@@ -233,7 +234,7 @@ def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Pat
     to_onnx(model, out, temperature=temperature, flip_tta=flip_tta, zooms=zooms, labels=described["labels"],
             metadata={"name": card["name"], "architecture": card["architecture"],
                       **structure_metadata(described.get("members", [described]), ensemble="members" in described)})
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    write_card(card_path(out), card)
     return card
 
 
@@ -244,9 +245,7 @@ def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | P
     trained on (with graphs only, the default settings): never on PublicTest or PrivateTest, which score it.
     Returns the ``quantization`` record.
     """
-    from facemotion.cards import card_path, read_card
     from facemotion.models.quantize import calibration_sample, quantize_graph
-    from facemotion.paths import write_atomic
 
     out = Path(out)
     card_file = card_path(out)
@@ -259,5 +258,5 @@ def quantize_export(out: str | Path, data: str | Path, weights: Sequence[str | P
         card["quantization"] = record
         if card.get("metrics"):  # a re-exported card's figures are the float graph's: kept apart, not passed off
             card["float_metrics"], card["metrics"] = card["metrics"], {}
-        write_atomic(card_file, json.dumps(card, indent=2) + "\n")
+        write_card(card_file, card)
     return record
