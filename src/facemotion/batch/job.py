@@ -97,7 +97,7 @@ def _recognizer_defaults() -> dict[str, Any]:
     """The Recognizer's own defaults, so that a setting left out and the same setting given are the same job."""
     import inspect
 
-    from facemotion.faces.detect import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
+    from facemotion.defaults import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
     from facemotion.inference.recognizer import Recognizer
 
     params = inspect.signature(Recognizer.__init__).parameters.values()

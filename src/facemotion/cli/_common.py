@@ -17,17 +17,21 @@ from typing import NoReturn, Optional, TextIO
 import typer
 
 from facemotion.cpus import usable_cpus
+from facemotion.defaults import DETECTORS
 from facemotion.errors import FacemotionError
 from facemotion.tiers import PACKAGED_MODELS
 
-__all__ = ["CPU_COUNT", "MODEL_HELP", "fail", "warn", "setup_logging", "exit_on_error", "describe_os_error",
-           "same_file", "check_outputs", "deprecated_alias"]
+__all__ = ["CPU_COUNT", "MODEL_HELP", "DETECTOR_HELP", "fail", "warn", "setup_logging", "exit_on_error",
+           "describe_os_error", "same_file", "check_outputs", "deprecated_alias"]
 
 CPU_COUNT: int = usable_cpus()
 """The CPUs this process may run on: thread options are capped here, since more threads only contend."""
 
 MODEL_HELP = f"Classifier: {', '.join(PACKAGED_MODELS)}, or a path to an .onnx file."
 """The ``--model`` help of every command that runs a classifier."""
+
+DETECTOR_HELP = f"Face detector: {', '.join(DETECTORS)} (auto: YuNet if its model is found, else Haar)."
+"""The ``--detector`` help of every command that finds faces."""
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -10,8 +10,9 @@ from typing import Any, Optional
 
 import typer
 
-from facemotion.cli._common import MODEL_HELP, describe_os_error, exit_on_error, setup_logging
+from facemotion.cli._common import DETECTOR_HELP, MODEL_HELP, describe_os_error, exit_on_error, setup_logging
 from facemotion.cli.app import app
+from facemotion.defaults import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
 
 __all__ = ["batch"]
 
@@ -78,10 +79,12 @@ def batch(
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for inputs in subfolders too."),
     every: int = typer.Option(1, min=1, help="Videos: analyse every N-th frame."),
     model: str = typer.Option("default", help=MODEL_HELP),
-    detector: str = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet, haar or none."),
+    detector: str = typer.Option("auto", help=DETECTOR_HELP),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL)."),
-    min_face_size: int = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels."),
-    score_threshold: float = typer.Option(0.6, min=0.0, max=1.0, help="Minimum YuNet detection score."),
+    min_face_size: int = typer.Option(DEFAULT_MIN_FACE_SIZE, min=1,
+                                      help="Ignore faces smaller than this, in pixels."),
+    score_threshold: float = typer.Option(DEFAULT_SCORE_THRESHOLD, min=0.0, max=1.0,
+                                          help="Minimum YuNet detection score."),
     max_faces: Optional[int] = typer.Option(None, min=1, help="Keep at most this many faces per image."),
     progress: bool = typer.Option(True, help="Show a live progress bar."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Say what the engine does."),

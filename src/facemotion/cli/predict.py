@@ -18,6 +18,7 @@ import typer
 
 from facemotion.cli._common import (
     CPU_COUNT,
+    DETECTOR_HELP,
     MODEL_HELP,
     check_outputs,
     describe_os_error,
@@ -27,6 +28,7 @@ from facemotion.cli._common import (
     setup_logging,
 )
 from facemotion.cli.app import app
+from facemotion.defaults import DEFAULT_MAX_PIXELS, DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
 from facemotion.inputs import IMAGE_SUFFIXES, expand_inputs  # one expansion, shared with batch
 from facemotion.labels import MAX_TOP_K
 
@@ -150,11 +152,13 @@ def predict(
     demo: bool = typer.Option(False, "--demo", help="Run on scikit-image's astronaut portrait (demo extra)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for images in subfolders too."),
     model: str = typer.Option("default", help=MODEL_HELP),
-    detector: str = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet, haar or none."),
+    detector: str = typer.Option("auto", help=DETECTOR_HELP),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
                                                              "else the one `download-models` installed)."),
-    min_face_size: int = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels."),
-    score_threshold: float = typer.Option(0.6, min=0.0, max=1.0, help="Minimum YuNet detection score."),
+    min_face_size: int = typer.Option(DEFAULT_MIN_FACE_SIZE, min=1,
+                                      help="Ignore faces smaller than this, in pixels."),
+    score_threshold: float = typer.Option(DEFAULT_SCORE_THRESHOLD, min=0.0, max=1.0,
+                                          help="Minimum YuNet detection score."),
     max_faces: Optional[int] = typer.Option(None, min=1, help="Keep at most this many faces per image."),
     margin: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Crop margin, fraction of the face box "
                                                                         "(default: measured per detector)."),
@@ -167,7 +171,8 @@ def predict(
                                                       "read) blended in here; JSON records get 'heatmap'."),
     top_k: int = typer.Option(1, min=1, max=MAX_TOP_K, help="Emotions to list per face (JSON top_k, annotate labels); "
                                                               "at most the model's label count are listed."),
-    max_pixels: int = typer.Option(89_478_485, min=1, help="Refuse images with more pixels (decompression bombs)."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, min=1,
+                                   help="Refuse images with more pixels (decompression bombs)."),
     threads: int = typer.Option(0, min=0, max=CPU_COUNT, clamp=True,
                                 help=f"ONNX Runtime threads (0 = its default; at most the CPU count, {CPU_COUNT} "
                                      f"here)."),

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from facemotion.cli._common import MODEL_HELP, exit_on_error, fail, setup_logging
+from facemotion.cli._common import DETECTOR_HELP, MODEL_HELP, exit_on_error, fail, setup_logging
 from facemotion.cli.app import app
 
 __all__ = ["serve", "SERVE_HELP"]
@@ -51,7 +51,7 @@ def serve(
     max_pixels: Optional[int] = typer.Option(None, min=1, help="Largest image in pixels [default: 50,000,000]."),
     timeout: Optional[float] = typer.Option(None, min=0.001, help="Seconds one request may take [default: 30]."),
     model: Optional[str] = typer.Option(None, help=MODEL_HELP),
-    detector: Optional[str] = typer.Option(None, help="auto (YuNet if installed, else Haar), yunet, haar or none."),
+    detector: Optional[str] = typer.Option(None, help=DETECTOR_HELP),
     detector_model: Optional[Path] = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, "
                                                              "else the cache)."),
     log_level: str = typer.Option("info", help=f"uvicorn's log level: {', '.join(LOG_LEVELS)}."),

@@ -28,6 +28,14 @@ from facemotion.cli._common import (
     setup_logging,
 )
 from facemotion.cli.app import app
+from facemotion.defaults import (
+    DEFAULT_IOU_THRESHOLD,
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_RESCAN,
+    DEFAULT_SCORE_THRESHOLD,
+    DEFAULT_SMOOTH_WINDOW,
+    DEFAULT_TRACK_TIMEOUT,
+)
 from facemotion.labels import MAX_TOP_K
 
 if TYPE_CHECKING:
@@ -61,17 +69,21 @@ _EVERY = typer.Option(1, "--every", min=1, help="Process every Nth frame (the an
 _MODEL = typer.Option("default", help=MODEL_HELP)
 _DETECTOR = typer.Option("auto", help="auto (YuNet if installed, else Haar), yunet or haar.")
 _DETECTOR_MODEL = typer.Option(None, help="YuNet .onnx file (else $FACEMOTION_YUNET_MODEL, else the cache).")
-_MIN_FACE = typer.Option(20, min=1, help="Ignore faces smaller than this, in pixels.")
-_SCORE = typer.Option(0.6, min=0.0, max=1.0, help="Minimum YuNet detection score.")
+_MIN_FACE = typer.Option(DEFAULT_MIN_FACE_SIZE, min=1, help="Ignore faces smaller than this, in pixels.")
+_SCORE = typer.Option(DEFAULT_SCORE_THRESHOLD, min=0.0, max=1.0, help="Minimum YuNet detection score.")
 _MAX_FACES = typer.Option(None, min=1, help="Keep at most this many faces per frame, best first.")
 _MARGIN = typer.Option(None, min=0.0, max=1.0, help="Crop margin, fraction of the face box (default: measured).")
 _ALIGN = typer.Option(True, help="Rotate faces upright from the eye landmarks (YuNet).")
 _SMOOTH = typer.Option(True, "--smooth/--no-smooth", help="Smooth each face's probabilities over time.")
-_WINDOW = typer.Option(0.5, "--smooth-window", min=0.01, help="Smoothing window in seconds (EMA, pandas span).")
-_IOU = typer.Option(0.3, "--iou", min=0.01, max=1.0, help="Least box overlap for a face to keep its track id.")
-_TIMEOUT = typer.Option(1.0, "--track-timeout", min=0.0, help="Seconds a lost face keeps its track id.")
-_RESCAN = typer.Option(0.5, "--rescan", min=0.0, help="Seconds between whole-frame face searches while faces are "
-                       "tracked; in between only around them (faster). 0: every frame whole.")
+_WINDOW = typer.Option(DEFAULT_SMOOTH_WINDOW, "--smooth-window", min=0.01,
+                       help="Smoothing window in seconds (EMA, pandas span).")
+_IOU = typer.Option(DEFAULT_IOU_THRESHOLD, "--iou", min=0.01, max=1.0,
+                    help="Least box overlap for a face to keep its track id.")
+_TIMEOUT = typer.Option(DEFAULT_TRACK_TIMEOUT, "--track-timeout", min=0.0,
+                        help="Seconds a lost face keeps its track id.")
+_RESCAN = typer.Option(DEFAULT_RESCAN, "--rescan", min=0.0,
+                       help="Seconds between whole-frame face searches while faces are tracked; in between only "
+                            "around them (faster). 0: every frame whole.")
 _TOP_K = typer.Option(1, min=1, max=MAX_TOP_K, help="Emotions listed per face on the annotated video / window (at most "
                                                      "the model's label count).")
 _THREADS = typer.Option(1, min=0, max=CPU_COUNT, clamp=True,

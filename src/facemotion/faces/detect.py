@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from facemotion.checks import is_whole
+from facemotion.defaults import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD, DETECTORS
 from facemotion.errors import FacemotionError, ImageError, ModelError
 from facemotion.faces.yunet_model import YUNET_ENV, find_yunet_model
 from facemotion.types import Box, BoxLike, Detection, Landmarks
@@ -39,12 +40,6 @@ __all__ = ["DETECTORS", "DEFAULT_MIN_FACE_SIZE", "DEFAULT_SCORE_THRESHOLD", "DEF
 
 logger = logging.getLogger(__name__)
 
-DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar", "none")
-DEFAULT_MIN_FACE_SIZE = 20
-"""Pixels; smaller faces hold too little detail for a 48x48 classifier to read an expression."""
-DEFAULT_SCORE_THRESHOLD = 0.6
-"""YuNet score below which a detection is dropped. OpenCV's demo uses 0.9, which misses the small grayscale faces of
-an old group photo (they score 0.85-0.91); 0.6 keeps them and still finds nothing in the no-face test photo."""
 DEFAULT_MAX_SIDE = 1280
 """The scan holds at most ``max_side ** 2`` pixels (1.6 MP), whatever the image's aspect ratio."""
 YUNET_SMALLEST_FACE = 12

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal, Union
 
 import numpy as np
 
+from facemotion.defaults import DEFAULT_MAX_PIXELS
 from facemotion.errors import ImageError
 
 if TYPE_CHECKING:
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_FORMATS", "ImageInput", "ChannelOrder", "load_image", "describe_source"]
 
-DEFAULT_MAX_PIXELS = 89_478_485
-"""Pillow's own decompression-bomb limit (about 89 megapixels, e.g. 10,000 x 8,900): every camera photo up to
-~89 MP passes, while a small file that claims to decode to gigabytes is refused before any pixel is decoded."""
 
 IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM")
 """The Pillow formats decoded (JPEG includes phones' MPO); any other (EPS, PDF, PSD, FITS...) is refused before

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from facemotion.defaults import DEFAULT_RESCAN
 from facemotion.errors import FacemotionError
 from facemotion.inference.explain import Explain, explain_labels
 from facemotion.inference.images import ChannelOrder
@@ -31,9 +32,6 @@ __all__ = ["DEFAULT_RESCAN", "VideoAnalyzer"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RESCAN = 0.5
-"""Seconds between whole-frame scans while faces are tracked; in between, only the regions around the tracked faces
-are searched. A person who walks in is found within half a second; see :mod:`facemotion.video.regions`."""
 
 
 class VideoAnalyzer:

@@ -12,13 +12,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from facemotion.defaults import DEFAULT_SMOOTH_WINDOW
 from facemotion.errors import FacemotionError
 
 __all__ = ["DEFAULT_SMOOTH_WINDOW", "EmaSmoother"]
 
-DEFAULT_SMOOTH_WINDOW = 0.5
-"""Seconds. Facial expressions take about half a second to form; shorter windows let single-frame misreadings
-through, longer ones blur real changes."""
 
 
 class EmaSmoother:

@@ -14,15 +14,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from facemotion.defaults import DEFAULT_IOU_THRESHOLD, DEFAULT_TRACK_TIMEOUT
 from facemotion.errors import FacemotionError
 from facemotion.types import Box
 
 __all__ = ["DEFAULT_IOU_THRESHOLD", "DEFAULT_TRACK_TIMEOUT", "IouTracker", "iou"]
 
-DEFAULT_IOU_THRESHOLD = 0.3
-"""Faces move little between frames; 0.3 keeps a face through a head turn and still tells neighbours apart."""
-DEFAULT_TRACK_TIMEOUT = 1.0
-"""Seconds a track survives without a detection: a blink-length miss or a hand in front of the face."""
 
 
 def iou(a: Box, b: Box) -> float:

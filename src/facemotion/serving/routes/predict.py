@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from facemotion.defaults import DETECTORS
 from facemotion.errors import FacemotionError, ModelError, NoHeatmapsError
-from facemotion.faces.detect import DETECTORS
 from facemotion.inference.weights import PACKAGED_MODELS
 from facemotion.labels import MAX_TOP_K
 from facemotion.serving.deps import LimiterDep, RecognizersDep, SettingsDep, UploadsDep, retry_after
