@@ -53,9 +53,33 @@ def test_graph_labels_are_checked_against_its_outputs() -> None:
 
     assert labels_from_metadata({}, 7, "m.onnx") == EMOTIONS
     assert labels_from_metadata({"labels": json.dumps(["a", "b", "c"])}, 3, "m.onnx") == ("a", "b", "c")
-    with pytest.raises(ModelError, match="3 outputs but its metadata names 2"):
+    with pytest.raises(ModelError, match="metadata 'labels': the model has 3 outputs but names 2 labels"):
         labels_from_metadata({"labels": json.dumps(["a", "b"])}, 3, "m.onnx")
     with pytest.raises(ModelError, match="names no labels"):
         labels_from_metadata({}, 3, "m.onnx")
     with pytest.raises(ModelError, match="JSON list"):
         labels_from_metadata({"labels": "a,b"}, 2, "m.onnx")
+
+
+@pytest.mark.parametrize(("names", "outputs", "message"), [
+    (None, 3, "3 outputs but names no labels"),
+    (["a", "b"], 3, "3 outputs but names 2 labels"),
+    ("abc", 3, "must be a list of two or more names"),
+    (["a"], 1, "at least two labels"),
+    ([], 7, "at least two labels"),
+    (["a", "a"], 2, "must be distinct"),
+    (["face", "b"], 2, "share a name with a column"),
+])
+def test_every_model_reader_applies_one_label_rule(names: object, outputs: int, message: str) -> None:
+    from facemotion.errors import ModelError
+    from facemotion.labels import declared_labels
+
+    with pytest.raises(ModelError, match=message):
+        declared_labels(names, outputs, source="m.pt: config labels")
+
+
+def test_declared_labels_default_to_fer2013_only_for_seven_outputs() -> None:
+    from facemotion.labels import declared_labels
+
+    assert declared_labels(None, 7, source="m") == declared_labels(None, None, source="m") == EMOTIONS
+    assert declared_labels(("calm", "tense"), 2, source="m") == ("calm", "tense")

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "RESERVED_NAMES", "check_labels"]
+from facemotion.errors import ModelError
+
+__all__ = ["EMOTIONS", "NUM_CLASSES", "IMAGE_SIZE", "MAX_TOP_K", "RESERVED_NAMES", "check_labels", "declared_labels"]
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES: int = len(EMOTIONS)
@@ -44,3 +46,24 @@ def check_labels(names: Iterable[object], *, source: str = "labels") -> tuple[st
     if repeated:
         raise ValueError(f"{source}: label names must be distinct, {repeated} repeat")
     return labels  # type: ignore[return-value]
+
+
+def declared_labels(names: object, num_outputs: int | None, *, source: str) -> tuple[str, ...]:
+    """The labels a model declares (a checkpoint config's ``labels``, a graph's parsed ``labels`` metadata),
+    checked and matched to its ``num_outputs`` (None: unknown); FER2013's seven when it declares none and has seven
+    outputs, as models from before labels travelled. The one rule every model reader applies; ``ModelError``
+    naming ``source`` otherwise."""
+    if names is None:
+        if num_outputs is not None and num_outputs != NUM_CLASSES:
+            raise ModelError(f"{source}: the model has {num_outputs} outputs but names no labels; only a 7-output "
+                             f"model is taken to mean FER2013's labels")
+        return EMOTIONS
+    if not isinstance(names, (list, tuple)):
+        raise ModelError(f"{source}: labels must be a list of two or more names, got {names!r:.80}")
+    try:
+        labels = check_labels(names, source=source)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
+    if num_outputs is not None and num_outputs != len(labels):
+        raise ModelError(f"{source}: the model has {num_outputs} outputs but names {len(labels)} labels")
+    return labels

@@ -7,7 +7,7 @@ training settings, FER2013's seven for a model that names none.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -16,7 +16,7 @@ import numpy as np
 from facemotion.cpus import usable_cpus
 from facemotion.errors import ModelError, NoHeatmapsError
 from facemotion.inference.weights import resolve_model
-from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, check_labels
+from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES, declared_labels
 
 __all__ = ["Classifier", "ExplainingClassifier", "OnnxClassifier", "TorchClassifier", "load_classifier",
            "check_crops", "classifier_labels", "labels_from_metadata", "softmax", "HEATMAP_OUTPUT"]
@@ -44,18 +44,12 @@ def labels_from_metadata(metadata: Mapping[str, str], num_outputs: object, sourc
     """The graph's ``labels`` metadata (a JSON list), checked against its output width; FER2013's seven when the
     graph names none and has seven outputs (models exported before labels travelled)."""
     text = metadata.get("labels")
-    if text is None:
-        if num_outputs not in (NUM_CLASSES, None) and not isinstance(num_outputs, str):
-            raise ModelError(f"{source}: the graph has {num_outputs} outputs but names no labels (metadata "
-                             f"'labels'); only a 7-output graph is taken to mean FER2013's labels")
-        return EMOTIONS
+    width = num_outputs if isinstance(num_outputs, int) and not isinstance(num_outputs, bool) else None
     try:
-        labels = check_labels(json.loads(text), source=f"{source}: metadata 'labels'")
-    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        names = None if text is None else json.loads(text)
+    except ValueError as exc:  # json.JSONDecodeError
         raise ModelError(f"{source}: metadata 'labels' must be a JSON list of two or more names ({exc})") from exc
-    if isinstance(num_outputs, int) and num_outputs != len(labels):
-        raise ModelError(f"{source}: the graph has {num_outputs} outputs but its metadata names {len(labels)} labels")
-    return labels
+    return declared_labels(names, width, source=f"{source}: metadata 'labels'")
 
 
 @runtime_checkable
@@ -69,15 +63,8 @@ class ExplainingClassifier(Classifier, Protocol):
 
 def _labels_of_checkpoint(info: Mapping[str, object], num_classes: int, source: Path) -> tuple[str, ...]:
     config = info.get("config")
-    names = config.get("labels") if isinstance(config, Mapping) else None
-    if names:
-        labels = check_labels(names if isinstance(names, Sequence) else [], source=f"{source}: config labels")
-        if len(labels) != num_classes:
-            raise ModelError(f"{source}: the model has {num_classes} outputs but its config names {len(labels)} labels")
-        return labels
-    if num_classes != NUM_CLASSES:
-        raise ModelError(f"{source}: the model has {num_classes} outputs but its config names no labels")
-    return EMOTIONS
+    return declared_labels(config.get("labels") if isinstance(config, Mapping) else None, num_classes,
+                           source=f"{source}: config labels")
 
 
 def check_crops(crops: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from facemotion.errors import ModelError
-from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
+from facemotion.labels import IMAGE_SIZE, declared_labels
 from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.layers import EmotionNet
 
@@ -48,7 +48,8 @@ def _from_onnx(path: Path, member: int | None) -> tuple[EmotionNet, dict[str, An
     proto, _, _ = read_graph_metadata(path)
     check_input_contract(proto, path)
     model, metadata, card = model_from_onnx(path)
-    info: dict[str, Any] = {"source": str(path), "format": "onnx", "labels": _labels(metadata.get("labels"))}
+    info: dict[str, Any] = {"source": str(path), "format": "onnx", "labels": _labels(metadata.get("labels"),
+                                                                           getattr(model, "num_classes", None), path)}
     count = len(model.members) if isinstance(model, LogitEnsemble) else 1
     if member is not None and not 0 <= member < count:
         raise ModelError(f"{path}[{member}]: no such member; the graph holds {count} (0 to {count - 1})")
@@ -70,10 +71,15 @@ def _without_classes(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in dict(kwargs).items() if k != "num_classes"}
 
 
-def _labels(text: str | None) -> tuple[str, ...]:
+def _labels(text: str | None, num_classes: int | None, path: Path) -> tuple[str, ...]:
+    """The graph's ``labels`` metadata, by the one rule every model reader applies."""
     import json
 
-    return tuple(json.loads(text)) if text else EMOTIONS
+    try:
+        names = json.loads(text) if text is not None else None
+    except ValueError as exc:
+        raise ModelError(f"{path}: metadata 'labels' is not valid JSON ({exc})") from None
+    return declared_labels(names, num_classes, source=f"{path}: metadata 'labels'")
 
 
 def _from_checkpoint(path: Path) -> tuple[EmotionNet, dict[str, Any]]:
@@ -82,9 +88,8 @@ def _from_checkpoint(path: Path) -> tuple[EmotionNet, dict[str, Any]]:
     model, info = model_from_checkpoint(path)
     if not isinstance(model, EmotionNet):
         raise ModelError(f"{path}: holds a {type(model).__name__}, which cannot take a new head")
-    labels = (info.get("config") or {}).get("labels") or (EMOTIONS if model.num_classes == NUM_CLASSES else None)
-    if labels is None:
-        raise ModelError(f"{path}: a {model.num_classes}-label checkpoint that names no labels")
+    labels = declared_labels((info.get("config") or {}).get("labels"), model.num_classes,
+                             source=f"{path}: config labels")
     return model, {"source": str(path), "format": "checkpoint", "labels": tuple(labels),
                    "architecture": info["model"], "architecture_kwargs": _without_classes(info.get("model_kwargs", {}))}
 

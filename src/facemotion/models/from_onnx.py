@@ -23,7 +23,7 @@ from torch import nn
 
 from facemotion.cards import card_path, card_text, read_card
 from facemotion.errors import ModelError
-from facemotion.labels import IMAGE_SIZE
+from facemotion.labels import IMAGE_SIZE, declared_labels
 from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.registry import create_model
@@ -140,7 +140,8 @@ def _json_metadata(path: Path, metadata: dict[str, str], key: str, kind: type) -
 
 
 def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[str] | None:
-    """The label names of the graph's metadata (else of the card's ``output``), checked to be a list of names."""
+    """The label names of the graph's metadata (else of the card's ``output``), by the rule every model reader
+    applies (:func:`~facemotion.labels.declared_labels`); None when neither names any."""
     if "labels" in metadata:
         try:
             labels = json.loads(metadata["labels"])
@@ -151,9 +152,7 @@ def _labels(path: Path, metadata: dict[str, str], card: dict[str, Any]) -> list[
         output = card.get("output")
         labels = output.get("labels") if isinstance(output, dict) else None
         where = f"the model card's output.labels ({path.with_suffix('.json').name})"
-    if labels is not None and not (isinstance(labels, list) and labels and all(isinstance(n, str) for n in labels)):
-        raise ModelError(f"{path}: {where} must be a non-empty JSON list of label names, got {labels!r:.80}")
-    return labels
+    return None if labels is None else list(declared_labels(labels, None, source=f"{path}: {where}"))
 
 
 def _graph_weights(proto: Any, path: Path, metadata: dict[str, str]) -> list[tuple[str, np.ndarray, np.ndarray | None]]:

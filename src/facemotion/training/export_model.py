@@ -20,8 +20,9 @@ from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
 from facemotion.evaluation.intended_use import with_intended_use
 from facemotion.evaluation.metrics import expected_calibration_error
+from facemotion.inference.backends import labels_from_metadata
 from facemotion.inference.weights import graph_source
-from facemotion.labels import EMOTIONS, IMAGE_SIZE
+from facemotion.labels import EMOTIONS, IMAGE_SIZE, declared_labels
 from facemotion.models import LogitEnsemble, count_macs, count_parameters, model_from_checkpoint
 from facemotion.models.export import check_onnx_path, structure_metadata, to_onnx
 from facemotion.models.quantize import PRECISION_KEY
@@ -80,9 +81,8 @@ def _training_summary(weights: Path, info: dict[str, Any]) -> dict[str, Any]:
 def _member(weights: Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     """One checkpoint's network and its description for the model card."""
     model, info = model_from_checkpoint(weights)
-    labels = (info.get("config") or {}).get("labels") or list(EMOTIONS)
-    if len(labels) != getattr(model, "num_classes", len(labels)):
-        raise ModelError(f"{weights}: the model has {model.num_classes} outputs but its config names {labels}")
+    labels = declared_labels((info.get("config") or {}).get("labels"), getattr(model, "num_classes", None),
+                             source=f"{weights}: config labels")
     return model, {"architecture": info["model"], "architecture_kwargs": info.get("model_kwargs", {}),
                    "parameters": count_parameters(model), "macs": count_macs(model), "labels": list(labels),
                    "training": _training_summary(weights, info)}
@@ -99,7 +99,7 @@ def _graph_members(source: str | Path) -> list[tuple[torch.nn.Module, dict[str, 
         raise ModelError(f"{weights}: a graph joins an ensemble with its model card beside it "
                          f"({card_path(weights)}), which names its training data; it is missing")
     model, metadata, card = model_from_onnx(weights)
-    labels = json.loads(metadata["labels"]) if "labels" in metadata else list(EMOTIONS)
+    labels = list(labels_from_metadata(metadata, None, weights))
     nets = list(model.members) if isinstance(model, LogitEnsemble) else [model]
     structure = network_structure(weights, metadata, card)
     described = card_members(weights, structure, card, ensemble=isinstance(model, LogitEnsemble))
