@@ -8,7 +8,7 @@ import torch
 
 from facemotion.models import create_model
 from facemotion.models.export import ProbabilityHead
-from facemotion.models.tta import TTAViews, Zoom, view_count, zoom_matrix
+from facemotion.models.tta import TTAViews, Zoom, view_count, views_from_metadata, views_metadata, zoom_matrix
 from facemotion.training.augment import affine_matrices, warp
 
 
@@ -96,3 +96,9 @@ def test_calibration_logits_are_the_graphs_views_batch_by_batch() -> None:
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, atol=1e-4)
     assert [v.shape for v in view_logits(model, images[:0], False, [1.1])] == [(0, 7), (0, 7)]
+
+
+def test_views_metadata_reads_back_what_it_writes() -> None:
+    for flip, zooms in ((False, []), (True, [1.08]), (True, [0.9, 1.1])):
+        assert views_from_metadata(views_metadata(flip, zooms)) == (flip, zooms)
+    assert views_from_metadata({}) == (False, [])  # graphs from before views were recorded

@@ -21,7 +21,7 @@ from torch import nn
 from facemotion.errors import ModelError
 from facemotion.labels import EMOTIONS, IMAGE_SIZE
 from facemotion.models.cam import logits_and_maps, supports_cam
-from facemotion.models.tta import TTAViews
+from facemotion.models.tta import TTAViews, views_metadata
 
 __all__ = ["ProbabilityHead", "to_onnx", "write_metadata", "check_onnx_path", "layer_order", "structure_metadata",
            "INPUT_NAME", "OUTPUT_NAME", "HEATMAP_NAME", "HEATMAP_DOC", "LAYER_ORDER_KEY"]
@@ -111,8 +111,8 @@ def to_onnx(model: nn.Module, path: str | Path, *, temperature: float = 1.0, fli
                           output_names=outputs, opset_version=opset,
                           dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}})
     write_metadata(path, {"labels": json.dumps(list(labels)), "temperature": str(temperature),
-                           "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps([float(z) for z in zooms]),
-                           "input": "float32 N x 1 x 48 x 48 raw grayscale 0-255",
+                           **views_metadata(flip_tta, zooms),
+                           "input": f"float32 N x 1 x {IMAGE_SIZE} x {IMAGE_SIZE} raw grayscale 0-255",
                            "output": f"float32 N x {len(labels)} probabilities in label order",
                            **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()},
                            LAYER_ORDER_KEY: json.dumps(layer_order(path))})

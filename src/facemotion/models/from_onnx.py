@@ -27,6 +27,7 @@ from facemotion.labels import IMAGE_SIZE, declared_labels
 from facemotion.models.ensemble import LogitEnsemble
 from facemotion.models.quantize import PRECISION_KEY
 from facemotion.models.registry import create_model
+from facemotion.models.tta import views_from_metadata, views_metadata
 
 __all__ = ["read_graph_metadata", "model_from_onnx", "network_structure", "card_members", "graph_views",
            "reexport_onnx"]
@@ -319,15 +320,12 @@ def _replace_atomically(out: Path, write: Callable[[Path], None]) -> None:
 
 
 def graph_views(metadata: dict[str, str], path: Path) -> tuple[bool, list[float]]:
-    """The test-time views a graph's metadata records: flip TTA, and its zooms (none before zooms existed)."""
+    """The test-time views a graph's metadata records (:func:`~facemotion.models.tta.views_from_metadata`), or a
+    ModelError naming the graph."""
     try:
-        zooms = json.loads(metadata.get("tta_zooms", "[]"))
-    except json.JSONDecodeError:
-        zooms = None
-    if not (isinstance(zooms, list) and all(isinstance(z, (int, float)) and z > 0 for z in zooms)):
-        raise ModelError(f"{path}: the graph's tta_zooms metadata must be a JSON list of positive scales, "
-                         f"got {metadata.get('tta_zooms')!r:.80}")
-    return metadata.get("flip_tta", "false") == "true", [float(z) for z in zooms]
+        return views_from_metadata(metadata)
+    except ValueError as exc:
+        raise ModelError(f"{path}: the graph's test-time views: {exc}") from None
 
 
 def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None = None,
@@ -364,7 +362,7 @@ def reexport_onnx(source: str | Path, out: str | Path, *, flip_tta: bool | None 
     # an older graph's structure, known from its card, joins the new graph's metadata (not guessed without one)
     structure = (structure_metadata(network_structure(source, metadata, card), ensemble=_is_ensemble(metadata, card))
                  if card else {})
-    metadata = {**metadata, **structure, "flip_tta": str(flip_tta).lower(), "tta_zooms": json.dumps(zooms)}
+    metadata = {**metadata, **structure, **views_metadata(flip_tta, zooms)}
     was_int8 = metadata.pop(PRECISION_KEY, None) == "int8"
     changes: dict[str, Any] = {}
     if (flip_tta, zooms) != (old_flip, old_zooms):

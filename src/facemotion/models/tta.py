@@ -7,9 +7,10 @@ borders (:func:`facemotion.training.augment.warp` at that scale), the distributi
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +18,8 @@ from torch import nn
 
 from facemotion.labels import IMAGE_SIZE
 
-__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count", "check_zooms", "MIN_ZOOM_GAP"]
+__all__ = ["zoom_matrix", "Zoom", "TTAViews", "view_count", "check_zooms", "MIN_ZOOM_GAP", "views_metadata",
+           "views_from_metadata"]
 
 
 MIN_ZOOM_GAP = 0.01
@@ -33,6 +35,25 @@ def check_zooms(zooms: Sequence[float]) -> None:
     if any(round(b - a, 9) < MIN_ZOOM_GAP for a, b in zip(scales, scales[1:])):  # 1.13 - 1.12 is 0.00999...
         raise ValueError(f"zooms must differ from 1 (the face itself is always a view) and from each other, "
                          f"by at least {MIN_ZOOM_GAP}, got {list(zooms)}")
+
+
+def views_metadata(flip: bool, zooms: Sequence[float]) -> dict[str, str]:
+    """The graph metadata that records its views (``flip_tta``, ``tta_zooms``): written by the exporter and the
+    re-exporter, read back by :func:`views_from_metadata`."""
+    return {"flip_tta": str(bool(flip)).lower(), "tta_zooms": json.dumps([float(z) for z in zooms])}
+
+
+def views_from_metadata(metadata: Mapping[str, str]) -> tuple[bool, list[float]]:
+    """The views a graph's metadata records (none before zooms existed); ValueError for zooms :func:`check_zooms`
+    refuses, since the graph would have been built with views no export makes."""
+    try:
+        zooms = json.loads(metadata.get("tta_zooms", "[]"))
+    except json.JSONDecodeError:
+        zooms = None
+    if not isinstance(zooms, list):
+        raise ValueError(f"tta_zooms must be a JSON list of scales, got {metadata.get('tta_zooms')!r:.80}")
+    check_zooms(zooms)
+    return metadata.get("flip_tta", "false") == "true", [float(z) for z in zooms]
 
 
 def zoom_matrix(size: int, scale: float) -> np.ndarray:
