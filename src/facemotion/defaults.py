@@ -4,7 +4,8 @@ one home for each, in a module light enough for ``facemotion --help`` (no OpenCV
 from __future__ import annotations
 
 __all__ = ["DETECTORS", "DEFAULT_MIN_FACE_SIZE", "DEFAULT_SCORE_THRESHOLD", "DEFAULT_MAX_PIXELS",
-           "DEFAULT_SMOOTH_WINDOW", "DEFAULT_IOU_THRESHOLD", "DEFAULT_TRACK_TIMEOUT", "DEFAULT_RESCAN"]
+           "DEFAULT_SMOOTH_WINDOW", "DEFAULT_IOU_THRESHOLD", "DEFAULT_TRACK_TIMEOUT", "DEFAULT_RESCAN", "FACE_MODES",
+           "DEFAULT_VAL_FRACTION", "DEFAULT_TEST_FRACTION"]
 
 DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar", "none")
 """The face detectors by name: ``auto`` (YuNet when its model file is found, else Haar), ``yunet``, ``haar``, and
@@ -34,3 +35,13 @@ DEFAULT_TRACK_TIMEOUT = 1.0
 DEFAULT_RESCAN = 0.5
 """Seconds between whole-frame scans while faces are tracked; in between, only the regions around the tracked faces
 are searched. A person who walks in is found within half a second; see :mod:`facemotion.video.regions`."""
+
+FACE_MODES: tuple[str, ...] = ("given", "detect")
+"""How your own training images are read: ``given`` (each image is a face crop) or ``detect`` (find and align the
+face as ``predict`` does); the first is the default."""
+
+DEFAULT_VAL_FRACTION = 0.1
+"""The share of your own labelled images without a split drawn for validation (stratified, seeded)."""
+
+DEFAULT_TEST_FRACTION = 0.0
+"""... and for test: none unless asked, since a small data set needs its images for training and selection."""

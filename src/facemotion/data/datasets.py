@@ -22,6 +22,7 @@ from facemotion.data.image_folders import (
 from facemotion.data.manifest import is_manifest, list_manifest
 from facemotion.data.own import FaceDecoder, read_own
 from facemotion.data.splits import FER2013
+from facemotion.defaults import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION
 from facemotion.errors import DataError, FacemotionError
 
 __all__ = ["data_form", "load_dataset"]
@@ -41,7 +42,8 @@ def data_form(path: Path) -> str:
 
 
 def load_dataset(path: str | Path, *, decode: FaceDecoder | None = None, labels: Sequence[str] | None = None,
-                 val_fraction: float = 0.1, test_fraction: float = 0.0, seed: int = 0, skip_bad: bool = False,
+                 val_fraction: float = DEFAULT_VAL_FRACTION,
+                 test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0, skip_bad: bool = False,
                  cache_dir: Path | None = None, use_cache: bool = True) -> FER2013:
     """The split arrays of any ``--data`` form, through the array cache.
 

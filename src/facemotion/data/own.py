@@ -20,6 +20,7 @@ import numpy as np
 
 from facemotion.data.cache import load_cached, save_cached
 from facemotion.data.splits import FER2013, SPLITS, Split
+from facemotion.defaults import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION
 from facemotion.errors import DataError, FacemotionError
 from facemotion.labels import IMAGE_SIZE, check_labels
 
@@ -142,7 +143,8 @@ def _bad_message(bad: list[dict[str, Any]], source: str) -> str:
 
 
 def read_own(items: Sequence[Item], decode: FaceDecoder, *, source: str | Path, kind: str,
-             labels: Sequence[str] | None = None, val_fraction: float = 0.1, test_fraction: float = 0.0,
+             labels: Sequence[str] | None = None, val_fraction: float = DEFAULT_VAL_FRACTION,
+                 test_fraction: float = DEFAULT_TEST_FRACTION,
              seed: int = 0, skip_bad: bool = False, cache_dir: Path | None = None) -> FER2013:
     """Decode ``items`` into train/val/test arrays named by their labels.
 

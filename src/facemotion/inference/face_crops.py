@@ -12,12 +12,11 @@ import threading
 
 import numpy as np
 
+from facemotion.defaults import FACE_MODES
 from facemotion.faces import FaceDetector, create_detector, crop_faces, default_margin
 from facemotion.inference.images import load_image
 
 __all__ = ["FACE_MODES", "ImageFaceDecoder", "face_decoder"]
-
-FACE_MODES: tuple[str, ...] = ("given", "detect")
 
 
 class ImageFaceDecoder:

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from facemotion.defaults import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION, FACE_MODES
 from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["TrainConfig", "setting", "option_name", "command_line"]
@@ -107,10 +108,10 @@ class TrainConfig:
     labels: Optional[list[str]] = setting(None, help="Your own data's label order, comma-separated (default: "
                                                      "sorted label names).")
     """Your own data's label order (default: sorted names); FER2013's seven for FER2013."""
-    val_fraction: float = setting(0.1, min=0.0, max=0.9, card="when_set",
+    val_fraction: float = setting(DEFAULT_VAL_FRACTION, min=0.0, max=0.9, card="when_set",
                                   help=f"{_OWN_DATA} without a split: share drawn for val (stratified, by --seed).")
-    test_fraction: float = setting(0.0, min=0.0, max=0.9, card="when_set", help="... and for test.")
-    faces: str = setting("given", choices=("given", "detect"), card="when_set",
+    test_fraction: float = setting(DEFAULT_TEST_FRACTION, min=0.0, max=0.9, card="when_set", help="... and for test.")
+    faces: str = setting(FACE_MODES[0], choices=FACE_MODES, card="when_set",
                          help=f"{_OWN_DATA}: given (each is a face crop) or detect (find and align the face as "
                               f"predict does).")
     skip_bad: bool = setting(False, card="when_set", help="Leave out unreadable files (listed in the run's "
