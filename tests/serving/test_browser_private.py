@@ -6,6 +6,7 @@ log shows that no image went anywhere. The browser's boxes and labels are checke
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,8 @@ def test_webcam_private_mode_tracks_and_smooths(browser: Any, host: StaticHost) 
     face = browser.execute_script("return window.facemotionLastResult.faces[0];")
     assert face["track_id"] == 1  # one face, one track from the first frame on
     assert abs(sum(face["probabilities"].values()) - 1) < 1e-3
+    site = json.loads((host.root / "site.json").read_text())
+    assert browser.execute_script("return window.facemotionPrivate.tracking();") == site["tracking"]
     browser.find_element(By.ID, "cam-stop").click()
     assert not [r for r in host.requests if r.startswith("POST")]
 

@@ -8,8 +8,14 @@ from typing import Any
 
 import pytest
 
+from facemotion.defaults import (
+    DEFAULT_IOU_THRESHOLD,
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_SCORE_THRESHOLD,
+    DEFAULT_SMOOTH_WINDOW,
+    DEFAULT_TRACK_TIMEOUT,
+)
 from facemotion.errors import FacemotionError
-from facemotion.faces.detect import DEFAULT_MIN_FACE_SIZE, DEFAULT_SCORE_THRESHOLD
 from facemotion.inference.weights import PACKAGED_MODELS
 from facemotion.labels import EMOTIONS
 from facemotion.serving.static_site import export_site, site_files, site_manifest
@@ -25,6 +31,8 @@ def test_the_manifest_lists_every_packaged_model_with_its_size_and_labels() -> N
     detector = manifest["detector"]  # the server's own settings, so both sides decide alike
     assert (detector["score_threshold"], detector["min_face_size"]) == (DEFAULT_SCORE_THRESHOLD, DEFAULT_MIN_FACE_SIZE)
     assert manifest["runtime"]["version"] != "unknown" and manifest["runtime"]["bytes"] > 1_000_000
+    assert manifest["tracking"] == {"iou_threshold": DEFAULT_IOU_THRESHOLD, "timeout": DEFAULT_TRACK_TIMEOUT,
+                                    "smooth_window": DEFAULT_SMOOTH_WINDOW}  # the live mode's, as the server's
 
 
 def test_an_unknown_default_model_falls_back_to_the_first() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from facemotion import __version__
+from facemotion.defaults import DEFAULT_IOU_THRESHOLD, DEFAULT_SMOOTH_WINDOW, DEFAULT_TRACK_TIMEOUT
 from facemotion.errors import FacemotionError
 
 __all__ = ["SiteFile", "site_files", "site_manifest", "export_site", "RUNTIME_DIR", "RUNTIME_WASM", "runtime_wasm_gz"]
@@ -90,7 +91,8 @@ def _detector_settings() -> dict[str, Any]:
 
 
 def site_manifest(*, server: bool, default_model: str = "default") -> dict[str, Any]:
-    """``site.json``: the runtime, detector and models with their byte sizes, and whether a server is there.
+    """``site.json``: the runtime, detector and models with their byte sizes, the live mode's tracking and smoothing
+    (the server's defaults, so both modes label a webcam alike), and whether a server is there.
 
     Raises:
         FacemotionError: the vendored runtime or the packaged YuNet model is missing from this install.
@@ -114,6 +116,8 @@ def site_manifest(*, server: bool, default_model: str = "default") -> dict[str, 
             "default_model": default_model if any(m["name"] == default_model for m in models) else models[0]["name"],
             "runtime": {"name": "onnxruntime-web", "version": version, "bytes": runtime_bytes},
             "detector": {**_detector_settings(), "path": detector.url, "bytes": detector.source.stat().st_size},
+            "tracking": {"iou_threshold": DEFAULT_IOU_THRESHOLD, "timeout": DEFAULT_TRACK_TIMEOUT,
+                         "smooth_window": DEFAULT_SMOOTH_WINDOW},
             "models": models}
 
 

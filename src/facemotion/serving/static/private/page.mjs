@@ -17,6 +17,8 @@ const api = {
   analyzePhoto,
   analyzeFrame,
   ready: () => ensureEngine(),
+  tracking: () => ({ iou_threshold: state.tracker.iouThreshold, timeout: state.tracker.timeout,
+                     smooth_window: 2 * state.smoother.tau }),
 };
 window.facemotionPrivate = api;
 
@@ -142,6 +144,11 @@ async function init() {
     const response = await fetch(new URL("site.json", document.baseURI));
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     state.site = await response.json();
+    const tracking = state.site.tracking;  // the server's defaults; older servers' site.json has none
+    if (tracking) {
+      state.tracker = new IouTracker({ iouThreshold: tracking.iou_threshold, timeout: tracking.timeout });
+      state.smoother = new EmaSmoother(tracking.smooth_window);
+    }
   } catch (error) {  // a server older than private mode: it still has server mode
     $("mode").closest("label").hidden = true;
     return;
