@@ -272,3 +272,13 @@ def test_alpha_and_palette_images_decode_without_float_copies() -> None:
 def test_palette_images_keep_their_colours() -> None:
     palette = Image.fromarray(RGB).convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
     assert np.array_equal(load_image(encode(palette, "GIF")), np.asarray(palette.convert("RGB"))[..., ::-1])
+
+
+def test_the_formats_decoded_are_the_suffixes_the_command_line_takes() -> None:
+    """A photo a folder listing picks up must decode, and a format decoded must have a suffix to be found by."""
+    from PIL import Image
+
+    from facemotion.inputs import IMAGE_SUFFIXES
+
+    registered = Image.registered_extensions()
+    assert {registered.get(suffix) for suffix in IMAGE_SUFFIXES} == set(IMAGE_FORMATS)
