@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["DETECTORS", "DEFAULT_MIN_FACE_SIZE", "DEFAULT_SCORE_THRESHOLD", "DEFAULT_MAX_PIXELS",
            "DEFAULT_SMOOTH_WINDOW", "DEFAULT_IOU_THRESHOLD", "DEFAULT_TRACK_TIMEOUT", "DEFAULT_RESCAN", "FACE_MODES",
-           "DEFAULT_VAL_FRACTION", "DEFAULT_TEST_FRACTION"]
+           "DEFAULT_VAL_FRACTION", "DEFAULT_TEST_FRACTION", "TTA_MODES", "CALIBRATION_FACES"]
 
 DETECTORS: tuple[str, ...] = ("auto", "yunet", "haar", "none")
 """The face detectors by name: ``auto`` (YuNet when its model file is found, else Haar), ``yunet``, ``haar``, and
@@ -45,3 +45,9 @@ DEFAULT_VAL_FRACTION = 0.1
 
 DEFAULT_TEST_FRACTION = 0.0
 """... and for test: none unless asked, since a small data set needs its images for training and selection."""
+
+TTA_MODES: tuple[str, ...] = ("none", "flip", "tencrop")
+"""Test-time augmentation outside the model (``facemotion evaluate --tta``): none, the mirror, or ten crops."""
+
+CALIBRATION_FACES = 1024
+"""Training faces whose activations set an int8 graph's ranges (``facemotion export --int8``)."""

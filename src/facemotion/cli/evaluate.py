@@ -9,6 +9,7 @@ import typer
 
 from facemotion.cli._common import deprecated_alias, describe_os_error, exit_on_error, fail
 from facemotion.cli.app import app
+from facemotion.defaults import TTA_MODES
 from facemotion.tiers import PACKAGED_MODELS
 
 __all__ = ["evaluate"]
@@ -22,7 +23,7 @@ def evaluate(
                                         "training read them)."),
     split: str = typer.Option("test", help="test (PrivateTest: report once), val (PublicTest) or train."),
     out: Optional[Path] = typer.Option(None, help="Folder for report.json, report.md and confusion.png."),
-    tta: str = typer.Option("none", help="Test-time augmentation outside the model: none, flip or tencrop."),
+    tta: str = typer.Option("none", help=f"Test-time augmentation outside the model: {', '.join(TTA_MODES)}."),
     limit: int = typer.Option(0, min=0, help="Score only the first N images of the split (0 = all)."),
     card: Optional[Path] = typer.Option(None, help="Record the metrics in this model card (.json) under --card-key."),
     card_key: Optional[str] = typer.Option(None, help="Key under the card's metrics (default: the split, plus the "

@@ -9,6 +9,7 @@ import typer
 
 from facemotion.cli._common import check_outputs, deprecated_alias, exit_on_error, fail, require_torch, setup_logging
 from facemotion.cli.app import app
+from facemotion.defaults import CALIBRATION_FACES
 
 __all__ = ["export"]
 
@@ -29,7 +30,8 @@ def export(
     int8: bool = typer.Option(False, "--int8",
                               help="Quantise the graph to 8-bit integers: about twice the faces/s on a CPU and a "
                                    "quarter of the file, for a few hundredths of a point (docs/models.md). Its "
-                                   "activation ranges are measured on 1,024 Training faces of --calibrate DATA."),
+                                   f"activation ranges are measured on {CALIBRATION_FACES:,} Training faces of "
+                                   "--calibrate DATA."),
     flip_tta: Optional[bool] = typer.Option(None, "--flip-tta/--no-flip-tta",
                                             help="Average with the mirrored face inside the graph. Default: on for "
                                                  "a checkpoint; as the old graph had it for a re-exported .onnx "

@@ -5,12 +5,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facemotion.defaults import TTA_MODES
 from facemotion.inference.backends import Classifier
 from facemotion.labels import IMAGE_SIZE
 
 __all__ = ["TTA_MODES", "flip_views", "tencrop_views", "predict_with_tta"]
 
-TTA_MODES: tuple[str, ...] = ("none", "flip", "tencrop")
 
 
 def flip_views(crops: np.ndarray) -> list[np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from facemotion.defaults import CALIBRATION_FACES
 from facemotion.errors import ModelError
 from facemotion.labels import IMAGE_SIZE
 from facemotion.paths import write_atomic
@@ -24,7 +25,6 @@ from facemotion.paths import write_atomic
 __all__ = ["quantize_graph", "calibration_sample", "PRECISION_KEY", "CALIBRATION_FACES", "QUANTIZED_OPS"]
 
 PRECISION_KEY = "precision"
-CALIBRATION_FACES = 1024
 QUANTIZED_OPS = ("Conv", "Gemm")
 _BATCH = 64
 _PREPROCESS_KEYS = ("onnx.infer", "onnx.quant.pre_process")  # what the tool's pre-processing stamps on a graph
