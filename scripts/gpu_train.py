@@ -288,10 +288,12 @@ def train(args: argparse.Namespace) -> None:
 def _finish(args: argparse.Namespace, work: Path, report: dict[str, Any], dirs: list[Path], state: str) -> None:
     """fp16 best checkpoints and one bundle of configs, metrics and logs into --out; prints what to run next."""
     report["ended"], report["checkpoints"] = state, []
+    from facemotion.training.checkpoint import BEST
+
     for run in dirs:
-        best = run / "best.pt"
+        best = run / BEST
         if not best.is_file():
-            log.info("%s: no best.pt (no epoch finished)", run.name)
+            log.info("%s: no %s (no epoch finished)", run.name, BEST)
             continue
         entry = {**half_checkpoint(best, args.out / f"{run.name}.pt"), "run": f"{run.parent.name}/{run.name}"}
         if entry["bytes"] > RESULT_FILE_LIMIT:
@@ -319,7 +321,8 @@ def _finish(args: argparse.Namespace, work: Path, report: dict[str, Any], dirs: 
 def collect(args: argparse.Namespace) -> None:
     import torch
 
-    from facemotion.training.run_dir import plot_curves, read_metrics
+    from facemotion.training.checkpoint import BEST
+    from facemotion.training.run_dir import plot_curves, read_metrics, write_config
 
     with tarfile.open(args.results / "runs.tar.gz") as bundle:
         bundle.extractall(args.tmp, filter="data")
@@ -333,10 +336,10 @@ def collect(args: argparse.Namespace) -> None:
         shutil.copytree(args.tmp / entry["run"], run)
         checkpoint = torch.load(args.results / entry["file"], map_location="cpu", weights_only=True)
         checkpoint["config"]["out"] = str(run)  # where the run lives now, for the model card's command
-        torch.save(checkpoint, run / "best.pt")
+        torch.save(checkpoint, run / BEST)
         config = json.loads((run / "config.json").read_text())
         config["config"]["out"] = str(run)
-        (run / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_config(run, config)
         plot_curves(run)
         rows = read_metrics(run)
         print(f"{run}: best PublicTest {entry['val_accuracy']:.4f} at epoch {entry['epoch']} of {len(rows)}")

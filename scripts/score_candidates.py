@@ -32,6 +32,7 @@ from facemotion.models import LogitEnsemble
 from facemotion.models.complexity import count_macs
 from facemotion.models.tta import TTAViews, check_zooms, view_count
 from facemotion.paths import sha256_of
+from facemotion.training.checkpoint import BEST
 from facemotion.training.export_model import load_members
 
 CACHE = Path("artifacts/candidates")
@@ -39,7 +40,7 @@ CACHE = Path("artifacts/candidates")
 
 def member_file(spec: str) -> Path:
     """The file a member's ``PATH`` names: a run directory's ``best.pt``, or the graph of ``FILE.onnx[K]``."""
-    return Path(spec) / "best.pt" if Path(spec).is_dir() else graph_source(spec)[0]
+    return Path(spec) / BEST if Path(spec).is_dir() else graph_source(spec)[0]
 
 
 def load_member(spec: str) -> tuple[torch.nn.Module, Path]:
