@@ -242,6 +242,9 @@ def test_bad_settings() -> None:
     for value in (float("nan"), 1.5, -1):
         with pytest.raises(FacemotionError, match="threads must be a whole number"):
             make("none", threads=value)
+    for value in (float("nan"), 2.5, 0, True):
+        with pytest.raises(FacemotionError, match="max_pixels must be a whole number"):
+            make("none", max_pixels=value)
     assert make("haar", min_face_size=np.int64(30), max_faces=2)[0].detector
 
 

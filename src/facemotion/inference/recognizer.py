@@ -66,8 +66,8 @@ class Recognizer:
                  max_side: int = DEFAULT_MAX_SIDE, threads: int = 0) -> None:
         if margin is not None and not 0.0 <= margin <= 1.0:
             raise FacemotionError(f"margin must be in [0, 1] (a fraction of the face box), got {margin}")
-        if max_pixels is not None and max_pixels < 1:
-            raise FacemotionError(f"max_pixels must be >= 1 (or None for no limit), got {max_pixels}")
+        if max_pixels is not None and not is_whole(max_pixels):
+            raise FacemotionError(f"max_pixels must be a whole number >= 1 (or None for no limit), got {max_pixels!r}")
         if not is_whole(threads, 0):
             raise FacemotionError(f"threads must be a whole number >= 0 (0: ONNX Runtime's default), got {threads!r}")
         self.detector = create_detector(detector, model_path=detector_model, score_threshold=score_threshold,
