@@ -14,9 +14,11 @@ import numpy as np
 
 from facemotion.labels import EMOTIONS, IMAGE_SIZE, NUM_CLASSES
 
-__all__ = ["USAGE_TO_SPLIT", "SPLITS", "Split", "FER2013"]
+__all__ = ["USAGE_TO_SPLIT", "SPLIT_TO_USAGE", "SPLITS", "Split", "FER2013"]
 
 USAGE_TO_SPLIT: dict[str, str] = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
+SPLIT_TO_USAGE: dict[str, str] = {split: usage for usage, split in USAGE_TO_SPLIT.items()}
+"""``train`` -> ``Training``, ``val`` -> ``PublicTest``, ``test`` -> ``PrivateTest``: how reports name a split."""
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 

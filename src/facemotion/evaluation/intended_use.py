@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from facemotion.data.splits import SPLIT_TO_USAGE
+
 __all__ = ["INTENDED_USE_KEY", "FER2013_LIMITS", "intended_use", "with_intended_use", "class_weaknesses"]
 
 INTENDED_USE_KEY = "intended_use"
@@ -98,7 +100,7 @@ def intended_use(card: Mapping[str, Any], *, data_limits: tuple[str, ...] = FER2
                                       "summary": "Not measured yet: `facemotion evaluate --card` records the "
                                                  "figures this is computed from."}
     else:
-        label = {"test": "PrivateTest", "val": "PublicTest"}[split]
+        label = SPLIT_TO_USAGE[split]
         weak = class_weaknesses(metrics[split])
         weaknesses = {"measured_on": label, "classes": weak, "summary": _summary(weak, metrics[split], label)}
     return {"intended_for": list(INTENDED_FOR), "not_for": list(NOT_FOR), "data_limits": list(data_limits),

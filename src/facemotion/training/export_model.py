@@ -16,6 +16,7 @@ import torch
 
 from facemotion.cards import card_path, read_card, write_card
 from facemotion.data import FER2013
+from facemotion.data.splits import SPLIT_TO_USAGE
 from facemotion.errors import ModelError
 from facemotion.evaluation.calibration import fit_temperature, nll, tta_probabilities
 from facemotion.evaluation.intended_use import with_intended_use
@@ -175,8 +176,7 @@ def check_calibration_data(data: str | Path, weights: Sequence[str | Path], *, t
     for needed, split, why in ((temperature, "val", "the temperature is fitted on it"),
                                (int8, "train", "int8 activation ranges are measured on it")):
         if needed and len(loaded.split(split)) == 0:
-            name = "PublicTest" if split == "val" else "Training"
-            raise ModelError(f"{data}: its {name} split holds no faces; {why}")
+            raise ModelError(f"{data}: its {SPLIT_TO_USAGE[split]} split holds no faces; {why}")
 
 
 def export_checkpoint(weights: str | Path | Sequence[str | Path], out: str | Path, *,
